@@ -1,0 +1,29 @@
+// ListWaiter: a task parked on a WaitList (a task's or a future's completion).
+#pragma once
+
+#include <corio/detail/task_header.hpp>
+
+namespace corio::detail {
+
+/// The park of a task waiting for a WaitList to close. Subclasses say what cancelling the
+/// waiting task does (pass the cancel on to the awaited task, or cancel a future).
+class ListWaiter : public Park, public WaitNode {
+ public:
+  /// Registers on `list`; false (nothing registered) when it is closed already.
+  bool arm(WaitList& list, std::coroutine_handle<> h) noexcept {
+    task_ = t_current;
+    fn = &ListWaiter::fire;
+    if (!list.add(this)) return false;
+    park_current(this, h);
+    return true;
+  }
+
+ protected:
+  ~ListWaiter() = default;
+  TaskHeader* task_ = nullptr;
+
+ private:
+  static void fire(WaitNode* n) noexcept { wake(static_cast<ListWaiter*>(n)->task_); }
+};
+
+}  // namespace corio::detail

@@ -1,0 +1,200 @@
+// Promise<T>: the promise of every corio coroutine, and Coro<T>, the lazy coroutine type.
+//
+// A Coro frame carries a TaskHeader so that create_task() can turn it into a task without a
+// second allocation. Awaited inline (`co_await coro`) it runs on the awaiting task.
+//
+// Invariants
+//   An inline Coro is started by its awaiter's await_suspend; if it finishes before
+//   suspending (kFinished set while kInlineSync is up) the awaiter continues without a
+//   switch, so a million synchronous completions use no stack. Otherwise the child resumes
+//   its parent from final_suspend.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+#include <corio/detail/task_header.hpp>
+#include <corio/errors.hpp>
+
+namespace corio {
+
+template <class T = void>
+class Coro;
+template <class T = void>
+class Task;
+
+namespace detail {
+
+inline constexpr std::uint8_t kInlineSync = 1u << 5;  // parent is inside await_suspend
+
+/// Marks the task done: records whether it ended cancelled, then fires its waiters.
+void complete_task(struct PromiseBase* p) noexcept;
+
+struct PromiseBase : TaskHeader {
+  std::coroutine_handle<> continuation_;
+  std::exception_ptr error_;
+
+  static void* operator new(std::size_t n) { return frame_alloc(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { frame_free(p, n); }
+
+  struct InitialAwaiter {
+    PromiseBase* p;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<>) const noexcept {}
+    void await_resume() const {
+      p->flags_ |= kStarted;
+      // asyncio: a task cancelled before its first step never runs its body.
+      if ((p->flags_ & kIsTask) != 0 && take_cancel(p)) throw_cancelled(p);
+    }
+  };
+  InitialAwaiter initial_suspend() noexcept { return {this}; }
+
+  void unhandled_exception() noexcept { error_ = std::current_exception(); }
+
+  void rethrow_if_error() const {
+    if (error_) std::rethrow_exception(error_);
+  }
+};
+
+template <class P>
+struct FinalAwaiter {
+  bool await_ready() const noexcept { return false; }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) const noexcept {
+    P& p = h.promise();
+    p.flags_ |= kFinished;
+    if (p.flags_ & kIsTask) {
+      complete_task(&p);
+      return std::noop_coroutine();
+    }
+    if (p.flags_ & kInlineSync) return std::noop_coroutine();
+    return p.continuation_;
+  }
+  void await_resume() const noexcept {}
+};
+
+template <class T>
+struct Promise : PromiseBase {
+  static_assert(!std::is_reference_v<T>, "Coro<T&> is not supported; return a pointer");
+  union {
+    T value_;
+  };
+  bool has_value_ = false;
+
+  Promise() noexcept {}
+  ~Promise() {
+    if (has_value_) value_.~T();
+  }
+  Coro<T> get_return_object() noexcept;
+  FinalAwaiter<Promise> final_suspend() noexcept { return {}; }
+  template <class U = T>
+  void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+    ::new (static_cast<void*>(std::addressof(value_))) T(std::forward<U>(v));
+    has_value_ = true;
+  }
+  /// The result, or the stored exception rethrown.
+  T& result() {
+    rethrow_if_error();
+    return value_;
+  }
+};
+
+template <>
+struct Promise<void> : PromiseBase {
+  Coro<void> get_return_object() noexcept;
+  FinalAwaiter<Promise> final_suspend() noexcept { return {}; }
+  void return_void() noexcept {}
+  void result() { rethrow_if_error(); }
+};
+
+}  // namespace detail
+
+/// A lazy coroutine returning T (asyncio's `async def`). Nothing runs until it is awaited
+/// (inline, without a switch) or handed to create_task(). Move-only; awaitable once.
+template <class T>
+class [[nodiscard]] Coro {
+ public:
+  using promise_type = detail::Promise<T>;
+  using value_type = T;
+
+  Coro() noexcept = default;
+  explicit Coro(std::coroutine_handle<promise_type> h) noexcept : h_(h) {}
+  Coro(Coro&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+  Coro& operator=(Coro&& o) noexcept {
+    if (this != &o) {
+      destroy();
+      h_ = std::exchange(o.h_, {});
+    }
+    return *this;
+  }
+  Coro(const Coro&) = delete;
+  Coro& operator=(const Coro&) = delete;
+  ~Coro() { destroy(); }
+
+  bool valid() const noexcept { return static_cast<bool>(h_); }
+
+  class Awaiter {
+   public:
+    explicit Awaiter(std::coroutine_handle<promise_type> h) noexcept : h_(h) {}
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> parent) noexcept {
+      promise_type& p = h_.promise();
+      p.continuation_ = parent;
+      p.flags_ |= detail::kInlineSync;
+      h_.resume();
+      p.flags_ &= static_cast<std::uint8_t>(~detail::kInlineSync);
+      return (p.flags_ & detail::kFinished) == 0;  // finished already: continue, no switch
+    }
+    decltype(auto) await_resume() {
+      if constexpr (std::is_void_v<T>) {
+        h_.promise().result();
+      } else {
+        return std::move(h_.promise().result());
+      }
+    }
+
+   private:
+    std::coroutine_handle<promise_type> h_;
+  };
+
+  /// Runs the coroutine inline in the awaiting task. Throws InvalidStateError when the Coro
+  /// is empty or was awaited before; otherwise what the coroutine throws.
+  Awaiter operator co_await() && { return Awaiter(checked()); }
+  Awaiter operator co_await() & { return Awaiter(checked()); }
+
+  /// Gives up ownership of the frame (used by create_task).
+  std::coroutine_handle<promise_type> release() noexcept { return std::exchange(h_, {}); }
+
+ private:
+  std::coroutine_handle<promise_type> checked() const {
+    if (!h_) throw InvalidStateError("corio: awaiting an empty Coro");
+    if (h_.promise().flags_ & detail::kStarted) {
+      throw InvalidStateError("corio: a Coro can be awaited only once");
+    }
+    return h_;
+  }
+  void destroy() noexcept {
+    if (h_) {
+      if ((h_.promise().flags_ & detail::kStarted) == 0) detail::report_never_awaited();
+      h_.destroy();
+      h_ = {};
+    }
+  }
+
+  std::coroutine_handle<promise_type> h_;
+};
+
+namespace detail {
+template <class T>
+Coro<T> Promise<T>::get_return_object() noexcept {
+  return Coro<T>(std::coroutine_handle<Promise<T>>::from_promise(*this));
+}
+inline Coro<void> Promise<void>::get_return_object() noexcept {
+  return Coro<void>(std::coroutine_handle<Promise<void>>::from_promise(*this));
+}
+}  // namespace detail
+
+}  // namespace corio

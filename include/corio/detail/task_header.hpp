@@ -1,0 +1,128 @@
+// TaskHeader: the scheduler's view of a task, embedded at the start of every coroutine promise.
+//
+// Invariants
+//   A task is in at most one run queue (kScheduled) and is run by at most one worker at a
+//   time (kRunning): whoever sets kScheduled pushes it, whoever pops it sets kRunning.
+//   While suspended the task waits in exactly one Park; the event that completes the park
+//   calls wake() once, which sets kWoken. Only a run that observes kWoken resumes the
+//   coroutine, so spurious runs (for cancellation) never resume it twice.
+//   Fields without atomics (resume_, park_, flags_) belong to whoever holds kRunning.
+//
+// Memory ordering
+//   wake()/cancel() publish with a release CAS on state_; the runner takes the task with an
+//   acquire CAS, so it sees what the waker wrote into the park before waking.
+//
+// Lifetime
+//   state_ counts references above kRefShift: one for the scheduler until the task is
+//   complete, one per Task<T> handle. The frame is destroyed when the count reaches zero.
+#pragma once
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+
+#include <corio/detail/wait_list.hpp>
+
+namespace corio::detail {
+
+/// Anything a worker can run: a task or a queued callback.
+struct Runnable {
+  using Fn = void (*)(Runnable*) noexcept;
+  Fn run_fn = nullptr;
+};
+
+struct TaskHeader;
+
+/// The awaiter a suspended task waits in. Its completion calls wake(task).
+class Park {
+ public:
+  /// Asked to give up the wait because the task was cancelled. Called by the task's runner,
+  /// on worker `owner` when that is not -1, never concurrently with a resume of the task.
+  /// If it ends the wait it calls wake(task) and makes await_resume throw CancelledError;
+  /// otherwise the wait still ends by itself (a task awaiting another passes the cancel on).
+  virtual void cancel(TaskHeader* task) noexcept = 0;
+
+  int owner = -1;  // worker whose thread alone may touch the resource waited on; -1: any
+
+ protected:
+  ~Park() = default;
+};
+
+// state_ bits.
+inline constexpr std::uint64_t kScheduled = 1u << 0;   // in a run queue, or being pushed there
+inline constexpr std::uint64_t kRunning = 1u << 1;     // a worker runs it now
+inline constexpr std::uint64_t kWoken = 1u << 2;       // its park completed: resume it
+inline constexpr std::uint64_t kCancelReq = 1u << 3;   // cancel() asked; not yet delivered
+inline constexpr std::uint64_t kComplete = 1u << 4;    // finished and the scheduler let go
+inline constexpr std::uint64_t kFlagMask = (1u << 8) - 1;
+inline constexpr int kRefShift = 8;
+inline constexpr std::uint64_t kRefOne = std::uint64_t{1} << kRefShift;
+
+// flags_ bits (runner-owned).
+inline constexpr std::uint8_t kIsTask = 1u << 0;      // a scheduled root, not an inline Coro
+inline constexpr std::uint8_t kStarted = 1u << 1;     // the coroutine body has begun
+inline constexpr std::uint8_t kFinished = 1u << 2;    // reached final_suspend
+inline constexpr std::uint8_t kResultCancelled = 1u << 3;  // finished with CancelledError
+inline constexpr std::uint8_t kRetrieved = 1u << 4;   // someone looked at the outcome (debug)
+
+struct TaskExtra;
+class Shared;
+
+struct TaskHeader : Runnable {
+  std::atomic<std::uint64_t> state_{0};
+  std::coroutine_handle<> resume_;  // innermost suspended coroutine of this task
+  std::coroutine_handle<> frame_;   // the root frame, destroyed at refcount zero
+  Park* park_ = nullptr;
+  WaitList waiters_;                // fired when the task is done
+  TaskHeader* reg_prev_ = nullptr;  // registry links, guarded by the shard's lock
+  TaskHeader* reg_next_ = nullptr;
+  std::atomic<TaskExtra*> extra_{nullptr};  // name, cancel message, created lazily
+  Shared* rt_ = nullptr;                    // the runtime the task runs on
+  std::uint32_t id_ = 0;
+  std::uint16_t shard_ = 0;
+  std::uint8_t flags_ = 0;
+  std::atomic<std::uint8_t> outcome_flags_{0};  // kResultCancelled / kRetrieved, any thread
+};
+
+// Scheduler entry points, defined in runtime/. All are safe from any thread unless noted.
+
+/// The park of the running task completed: mark it woken and schedule it if idle.
+void wake(TaskHeader* t) noexcept;
+/// Schedules a new task (first run). From a worker: its local queue; else the inject queue.
+void schedule_new(TaskHeader* t);
+/// Requests cancellation; false if the task was already done.
+bool cancel_task(TaskHeader* t, const char* msg) noexcept;
+/// Drops one reference; destroys the frame at zero.
+void release_task(TaskHeader* t) noexcept;
+inline void retain_task(TaskHeader* t) noexcept {
+  t->state_.fetch_add(kRefOne, std::memory_order_relaxed);
+}
+/// Consumes a pending cancellation of t if any (called by awaiters in await_resume).
+inline bool take_cancel(TaskHeader* t) noexcept {
+  if ((t->state_.load(std::memory_order_relaxed) & kCancelReq) == 0) return false;
+  return (t->state_.fetch_and(~kCancelReq, std::memory_order_acq_rel) & kCancelReq) != 0;
+}
+/// Throws CancelledError (with the task's cancel message) — out of line to keep awaiters small.
+[[noreturn]] void throw_cancelled(TaskHeader* t);
+/// Reports a debug-mode warning for a Coro destroyed without being awaited.
+void report_never_awaited() noexcept;
+/// Frame allocation (mimalloc, or the system allocator in sanitizer builds).
+void* frame_alloc(std::size_t n);
+void frame_free(void* p, std::size_t n) noexcept;
+
+/// The task the calling worker runs now, or nullptr outside a task.
+extern constinit thread_local TaskHeader* t_current;
+
+/// Marks `t` as parked in `p`, suspended at `h`. Call from await_suspend.
+inline void park_current(Park* p, std::coroutine_handle<> h) noexcept {
+  TaskHeader* t = t_current;
+  t->park_ = p;
+  t->resume_ = h;
+}
+
+/// Checks on resume after a park: throws CancelledError if a cancel is pending.
+inline void check_cancel_on_resume(TaskHeader* t) {
+  if (take_cancel(t)) throw_cancelled(t);
+}
+
+}  // namespace corio::detail

@@ -1,0 +1,126 @@
+// WaitList: the callbacks to run once when a task or future completes.
+//
+// Invariants
+//   head_ holds one of: a node list (possibly empty) that is open; kClosed once close() ran.
+//   Bit 0 (kLocked) is set while one thread edits the list or while close() fires callbacks.
+//   Every node added is fired exactly once by close(), or removed by remove(), never both.
+//   Callbacks fire in the order the nodes were added.
+//
+// Memory ordering
+//   add/remove/close take the lock with an acquire CAS and drop it with a release store, so
+//   list edits are ordered. close() publishes with its release unlock everything the owner
+//   wrote before calling it (the task's result); closed() loads with acquire to pair with it.
+//
+// Lifetime
+//   A node must stay alive until it was removed or fired. Callbacks run under the lock, so
+//   once remove() returns (true or false) no callback touches the node any more.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include <corio/detail/cpu_relax.hpp>
+
+namespace corio::detail {
+
+struct WaitNode {
+  using Fn = void (*)(WaitNode*) noexcept;
+  WaitNode* next = nullptr;
+  Fn fn = nullptr;
+};
+
+class WaitList {
+ public:
+  /// Adds n; returns false (n untouched) when the list is already closed.
+  bool add(WaitNode* n) noexcept {
+    std::uintptr_t h = lock();
+    if (h == kClosed) {
+      head_.store(kClosed, std::memory_order_release);
+      return false;
+    }
+    n->next = reinterpret_cast<WaitNode*>(h);  // pushed at the front; close() reverses
+    head_.store(reinterpret_cast<std::uintptr_t>(n), std::memory_order_release);
+    return true;
+  }
+
+  /// Takes n out before it fires. Returns false when close() already fired it.
+  bool remove(WaitNode* n) noexcept {
+    std::uintptr_t h = lock();
+    if (h == kClosed) {
+      head_.store(kClosed, std::memory_order_release);
+      return false;
+    }
+    auto* first = reinterpret_cast<WaitNode*>(h);
+    bool found = false;
+    if (first == n) {
+      first = n->next;
+      found = true;
+    } else {
+      for (WaitNode* p = first; p != nullptr; p = p->next) {
+        if (p->next == n) {
+          p->next = n->next;
+          found = true;
+          break;
+        }
+      }
+    }
+    head_.store(reinterpret_cast<std::uintptr_t>(first), std::memory_order_release);
+    return found;
+  }
+
+  /// Closes the list and fires every node in the order added. Called once.
+  void close() noexcept {
+    std::uintptr_t h = head_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (h & kLocked) {
+        cpu_relax();
+        h = head_.load(std::memory_order_relaxed);
+        continue;
+      }
+      if (head_.compare_exchange_weak(h, kClosed | kLocked, std::memory_order_acq_rel,
+                                      std::memory_order_relaxed)) {
+        break;
+      }
+    }
+    WaitNode* rev = nullptr;
+    for (auto* p = reinterpret_cast<WaitNode*>(h); p != nullptr;) {
+      WaitNode* next = p->next;
+      p->next = rev;
+      rev = p;
+      p = next;
+    }
+    for (WaitNode* p = rev; p != nullptr;) {
+      WaitNode* next = p->next;  // Lifetime: p may be gone once fn returns
+      p->fn(p);
+      p = next;
+    }
+    head_.store(kClosed, std::memory_order_release);
+  }
+
+  bool closed() const noexcept {
+    return (head_.load(std::memory_order_acquire) & ~kLocked) == kClosed;
+  }
+
+ private:
+  static constexpr std::uintptr_t kLocked = 1;
+  static constexpr std::uintptr_t kClosed = 2;
+
+  std::uintptr_t lock() noexcept {
+    std::uintptr_t h = head_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (h & kLocked) {
+        cpu_relax();
+        h = head_.load(std::memory_order_relaxed);
+        continue;
+      }
+      if (head_.compare_exchange_weak(h, h | kLocked, std::memory_order_acquire,
+                                      std::memory_order_relaxed)) {
+        return h;
+      }
+    }
+  }
+
+  std::atomic<std::uintptr_t> head_{0};
+};
+
+}  // namespace corio::detail

@@ -1,0 +1,157 @@
+// Running coroutines: corio::run, Runtime, Options and the event-loop facade (Loop).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <utility>
+
+#include <corio/detail/promise.hpp>
+#include <corio/task.hpp>
+
+namespace corio {
+
+/// How a Runtime runs. An aggregate: `corio::Options{.threads = 1, .virtual_time = true}`.
+struct Options {
+  /// Worker threads. 0: one per core, with work stealing. 1: single-thread mode, where a task
+  /// switches only at a co_await that suspends, ready tasks run FIFO, and equal timers fire in
+  /// the order they were set — the same interleaving every run, as asyncio.
+  std::size_t threads = 0;
+  /// Single-thread mode only: when no task is ready and nothing is in flight, the clock jumps
+  /// to the next timer, so `sleep(3600s)` takes microseconds.
+  bool virtual_time = false;
+  /// Debug mode: warn about slow steps, never-awaited Coros, never-retrieved task exceptions.
+  bool debug = false;
+  /// A task step longer than this is reported in debug mode.
+  std::chrono::nanoseconds slow_step = std::chrono::milliseconds(100);
+};
+
+namespace detail {
+class Shared;
+struct CallbackState;
+void spawn_external(Shared* s, TaskHeader* t);
+void block_until_done(TaskHeader* t);
+void check_not_in_worker(const char* what);
+}  // namespace detail
+
+class Runtime;
+
+/// asyncio's Handle / TimerHandle: a scheduled callback that can be cancelled.
+class TimerHandle {
+ public:
+  TimerHandle() = default;
+  explicit TimerHandle(std::shared_ptr<detail::CallbackState> s) : s_(std::move(s)) {}
+  /// Stops the callback from running if it has not run yet. Any thread; never throws.
+  void cancel() noexcept;
+  bool cancelled() const noexcept;
+  /// The scheduled time in loop.time() units (0 for call_soon handles).
+  double when() const noexcept;
+
+ private:
+  std::shared_ptr<detail::CallbackState> s_;
+};
+
+/// The event loop as asyncio exposes it. One per Runtime, shared by its workers.
+class Loop {
+ public:
+  explicit Loop(detail::Shared* s) noexcept : s_(s) {}
+  /// Seconds on the loop's monotonic clock (virtual in virtual-time mode). Throws
+  /// std::runtime_error when called outside the runtime's workers in virtual-time mode.
+  double time() const;
+  /// Runs fn on the calling worker after the tasks and callbacks already ready (FIFO).
+  /// Worker threads only: throws std::runtime_error elsewhere (use call_soon_threadsafe).
+  TimerHandle call_soon(std::function<void()> fn);
+  /// Runs fn on the calling worker once `delay` has passed. Worker threads only.
+  template <class Rep, class Period>
+  TimerHandle call_later(std::chrono::duration<Rep, Period> delay, std::function<void()> fn) {
+    return call_later_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(delay).count(),
+                         std::move(fn));
+  }
+  /// As above, delay in seconds.
+  TimerHandle call_later(double delay_seconds, std::function<void()> fn) {
+    return call_later_ns(static_cast<std::int64_t>(delay_seconds * 1e9), std::move(fn));
+  }
+  /// Runs fn at loop time `when` (seconds, as time() returns). Worker threads only.
+  TimerHandle call_at(double when, std::function<void()> fn);
+  /// Runs fn on some worker soon. Safe from any thread; throws std::runtime_error after
+  /// the runtime shut down.
+  TimerHandle call_soon_threadsafe(std::function<void()> fn);
+  Runtime& runtime() const noexcept;
+
+ private:
+  TimerHandle call_later_ns(std::int64_t delay_ns, std::function<void()> fn);
+  detail::Shared* s_;
+};
+
+/// The loop of the runtime whose worker calls this. Throws std::runtime_error("no running
+/// event loop") on any other thread.
+Loop& get_running_loop();
+
+/// A runtime that outlives one run (asyncio.Runner). Its workers start in the constructor.
+class Runtime {
+ public:
+  /// Throws std::system_error when a worker's io_uring cannot be set up, std::invalid_argument
+  /// for virtual_time with more than one thread.
+  explicit Runtime(Options opts = {});
+  /// Cancels every task still alive, waits for them, and joins the workers.
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  /// Runs main to completion and returns its value or rethrows its exception. Call from a
+  /// thread that is not one of this runtime's workers (std::runtime_error otherwise). Other
+  /// tasks keep running after it returns.
+  template <class T>
+  T run(Coro<T> main) {
+    detail::check_not_in_worker("Runtime::run() cannot be called from a running event loop");
+    Task<T> t = spawn(std::move(main));
+    detail::block_until_done(t.header());
+    if constexpr (std::is_void_v<T>) {
+      t.result();
+    } else {
+      return std::move(t.result());
+    }
+  }
+
+  /// Schedules c as a new task. Safe from any thread, including the workers.
+  template <class T>
+  Task<T> spawn(Coro<T> c, std::string name = {}) {
+    auto h = c.release();
+    if (!h) throw InvalidStateError("corio: spawning an empty Coro");
+    detail::init_task(&h.promise(), h, std::move(name));
+    Task<T> t = Task<T>::adopt(&h.promise());
+    detail::spawn_external(shared_.get(), &h.promise());
+    return t;
+  }
+
+  /// Cancels every task still alive, waits for them to finish and stops the workers.
+  /// Idempotent; called by the destructor.
+  void shutdown();
+
+  Loop& loop() noexcept;
+  const Options& options() const noexcept;
+  /// Number of worker threads.
+  std::size_t workers() const noexcept;
+
+ private:
+  std::unique_ptr<detail::Shared> shared_;
+};
+
+/// asyncio.run(): runs main on a new Runtime, then cancels and awaits whatever is still
+/// alive, shuts the runtime down and returns main's value (or rethrows its exception).
+template <class T>
+T run(Coro<T> main, Options opts = {}) {
+  Runtime rt(opts);
+  if constexpr (std::is_void_v<T>) {
+    rt.run(std::move(main));
+    rt.shutdown();
+  } else {
+    T v = rt.run(std::move(main));
+    rt.shutdown();
+    return v;
+  }
+}
+
+}  // namespace corio

@@ -1,0 +1,187 @@
+// Loop: asyncio's event-loop methods over the calling worker (call_soon, call_later, time).
+#include <cstdio>
+#include <stdexcept>
+
+#include <corio/runtime.hpp>
+#include "runtime/callback.hpp"
+#include "runtime/shared.hpp"
+#include "runtime/worker.hpp"
+
+namespace corio {
+
+namespace detail {
+
+namespace {
+
+void run_callback(Runnable* r) noexcept {
+  auto* cs = static_cast<CallbackState*>(r);
+  std::shared_ptr<CallbackState> keep = std::move(cs->self_);
+  if (cs->cancelled.load(std::memory_order_acquire)) return;
+  try {
+    cs->fn();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "corio: Exception in callback: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "corio: Exception in callback\n");
+  }
+}
+
+void fire_callback_timer(Timer* t) noexcept {
+  auto* cs = static_cast<CallbackState*>(t);
+  if (cs->cancelled.load(std::memory_order_acquire) || t_worker == nullptr) {
+    cs->self_.reset();  // Lifetime: cs may be gone
+    return;
+  }
+  // asyncio moves a due timer to the ready queue; it runs in FIFO order with the rest.
+  t_worker->schedule_woken(cs, false);
+}
+
+Worker& worker_or_throw(const char* what) {
+  Worker* w = t_worker;
+  if (w == nullptr) {
+    throw std::runtime_error(std::string("corio: Loop::") + what +
+                             "() must be called from one of the runtime's workers");
+  }
+  return *w;
+}
+
+}  // namespace
+
+std::shared_ptr<CallbackState> CallbackState::make(std::function<void()> fn) {
+  if (!fn) throw std::invalid_argument("corio: empty callback");
+  auto cs = std::make_shared<CallbackState>();
+  cs->fn = std::move(fn);
+  cs->run_fn = &run_callback;
+  cs->fire = &fire_callback_timer;
+  cs->self_ = cs;
+  return cs;
+}
+
+void CallbackState::discard(Runnable* r) noexcept {
+  if (r->run_fn != &run_callback) return;
+  static_cast<CallbackState*>(r)->self_.reset();
+}
+
+int timer_add(Timer* t, std::int64_t deadline) {
+  Worker& w = worker_or_throw("timer_add");
+  t->deadline = deadline;
+  w.timers().push(t);
+  return static_cast<int>(w.index());
+}
+
+bool timer_remove(Timer* t) noexcept {
+  Worker* w = t_worker;
+  return w != nullptr && w->timers().remove(t);
+}
+
+std::int64_t clock_now() { return worker_or_throw("time").now(); }
+
+}  // namespace detail
+
+void TimerHandle::cancel() noexcept {
+  if (s_) s_->cancelled.store(true, std::memory_order_release);
+}
+bool TimerHandle::cancelled() const noexcept {
+  return s_ && s_->cancelled.load(std::memory_order_acquire);
+}
+double TimerHandle::when() const noexcept { return s_ ? s_->when : 0.0; }
+
+double Loop::time() const {
+  detail::Worker* w = detail::t_worker;
+  if (w != nullptr && &w->shared() == s_) return static_cast<double>(w->now()) / 1e9;
+  if (s_->opts.virtual_time) {
+    throw std::runtime_error("corio: Loop::time() in virtual time needs the worker thread");
+  }
+  return static_cast<double>(s_->real_now()) / 1e9;
+}
+
+TimerHandle Loop::call_soon(std::function<void()> fn) {
+  detail::Worker& w = detail::worker_or_throw("call_soon");
+  auto cs = detail::CallbackState::make(std::move(fn));
+  w.schedule_woken(cs.get(), false);
+  return TimerHandle(std::move(cs));
+}
+
+TimerHandle Loop::call_later_ns(std::int64_t delay_ns, std::function<void()> fn) {
+  detail::Worker& w = detail::worker_or_throw("call_later");
+  auto cs = detail::CallbackState::make(std::move(fn));
+  std::int64_t deadline = w.now() + (delay_ns < 0 ? 0 : delay_ns);
+  cs->when = static_cast<double>(deadline) / 1e9;
+  try {
+    detail::timer_add(cs.get(), deadline);
+  } catch (...) {
+    cs->self_.reset();
+    throw;
+  }
+  return TimerHandle(std::move(cs));
+}
+
+TimerHandle Loop::call_at(double when, std::function<void()> fn) {
+  detail::Worker& w = detail::worker_or_throw("call_at");
+  auto cs = detail::CallbackState::make(std::move(fn));
+  auto deadline = static_cast<std::int64_t>(when * 1e9);
+  cs->when = when;
+  try {
+    detail::timer_add(cs.get(), deadline);
+  } catch (...) {
+    cs->self_.reset();
+    throw;
+  }
+  (void)w;
+  return TimerHandle(std::move(cs));
+}
+
+TimerHandle Loop::call_soon_threadsafe(std::function<void()> fn) {
+  if (s_->stopping.load(std::memory_order_acquire)) {
+    throw std::runtime_error("corio: call_soon_threadsafe() after the runtime shut down");
+  }
+  auto cs = detail::CallbackState::make(std::move(fn));
+  try {
+    s_->push_inject(cs.get());
+  } catch (...) {
+    cs->self_.reset();
+    throw;
+  }
+  return TimerHandle(std::move(cs));
+}
+
+Runtime& Loop::runtime() const noexcept { return *s_->runtime; }
+
+Loop& get_running_loop() {
+  detail::Shared* s = detail::current_shared();
+  if (s == nullptr) throw std::runtime_error("corio: no running event loop");
+  return s->loop;
+}
+
+}  // namespace corio
+
+namespace corio::detail {
+
+void add_task_callback(TaskHeader* t, std::function<void()> fn) {
+  struct Node : WaitNode {
+    CallbackState* cs;
+    Shared* rt;
+  };
+  auto cs = CallbackState::make(std::move(fn));
+  auto* node = new Node;
+  node->cs = cs.get();
+  node->rt = t->rt_;
+  node->fn = [](WaitNode* n) noexcept {
+    auto* nd = static_cast<Node*>(n);
+    // asyncio schedules done callbacks with call_soon; they never run inside complete.
+    Worker* w = t_worker;
+    if (w != nullptr && &w->shared() == nd->rt) {
+      w->schedule_woken(nd->cs, false);
+    } else {
+      try {
+        nd->rt->push_inject(nd->cs);
+      } catch (...) {
+        nd->cs->self_.reset();
+      }
+    }
+    delete nd;
+  };
+  if (!t->waiters_.add(node)) node->fn(node);
+}
+
+}  // namespace corio::detail

@@ -1,0 +1,73 @@
+// Runtime: starts the workers, runs a main task from an outside thread, and shuts down by
+// cancelling whatever is still alive.
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+
+#include <corio/runtime.hpp>
+#include "runtime/callback.hpp"
+#include "runtime/shared.hpp"
+#include "runtime/worker.hpp"
+
+namespace corio {
+
+namespace detail {
+
+void check_not_in_worker(const char* what) {
+  if (t_worker != nullptr) throw std::runtime_error(std::string("corio: ") + what);
+}
+
+void block_until_done(TaskHeader* t) {
+  struct Blocker : WaitNode {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+  } b;
+  b.fn = [](WaitNode* n) noexcept {
+    auto* self = static_cast<Blocker*>(n);
+    std::lock_guard g(self->mu);
+    self->done = true;
+    self->cv.notify_one();
+  };
+  if (!t->waiters_.add(&b)) return;
+  std::unique_lock lk(b.mu);
+  b.cv.wait(lk, [&] { return b.done; });
+}
+
+}  // namespace detail
+
+Runtime::Runtime(Options opts) : shared_(std::make_unique<detail::Shared>(opts)) {
+  shared_->start(this);
+}
+
+Runtime::~Runtime() {
+  try {
+    shutdown();
+  } catch (...) {
+    // shutdown() only throws when called on a worker; a destructor cannot be.
+  }
+}
+
+void Runtime::shutdown() {
+  if (shared_->stopping.load(std::memory_order_acquire)) return;
+  detail::check_not_in_worker("Runtime::shutdown() cannot be called from a worker");
+  shared_->closed.store(true, std::memory_order_release);
+  // asyncio.run's _cancel_all_tasks, repeated until nothing is left: a task cancelled in the
+  // first round may have created others before it finished.
+  for (;;) {
+    std::vector<detail::TaskHeader*> tasks = shared_->registry.snapshot_retained();
+    if (tasks.empty()) break;
+    for (detail::TaskHeader* t : tasks) detail::cancel_task(t, nullptr);
+    for (detail::TaskHeader* t : tasks) {
+      detail::block_until_done(t);
+      detail::release_task(t);
+    }
+  }
+  shared_->stop();
+}
+
+Loop& Runtime::loop() noexcept { return shared_->loop; }
+const Options& Runtime::options() const noexcept { return shared_->opts; }
+std::size_t Runtime::workers() const noexcept { return shared_->nworkers; }
+
+}  // namespace corio

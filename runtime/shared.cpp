@@ -1,0 +1,92 @@
+#include "runtime/shared.hpp"
+
+#include <chrono>
+#include <latch>
+#include <stdexcept>
+#include <thread>
+
+#include "runtime/callback.hpp"
+#include "runtime/worker.hpp"
+
+namespace corio::detail {
+
+namespace {
+
+std::uint32_t worker_count(const Options& o) {
+  if (o.threads != 0) return static_cast<std::uint32_t>(o.threads);
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : n;
+}
+
+std::int64_t steady_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Options checked(Options o) {
+  if (o.threads > 4096) throw std::invalid_argument("corio: Options::threads above 4096");
+  if (o.virtual_time && o.threads != 1) {
+    throw std::invalid_argument("corio: Options::virtual_time needs threads = 1");
+  }
+  if (o.slow_step.count() < 0) throw std::invalid_argument("corio: negative Options::slow_step");
+  return o;
+}
+
+}  // namespace
+
+Shared::Shared(Options o)
+    : opts(checked(o)),
+      nworkers(worker_count(opts)),
+      single(nworkers == 1),
+      idle(nworkers),
+      registry(nworkers),
+      loop(this),
+      start_ns_(steady_ns()) {
+  workers.reserve(nworkers);
+  for (std::uint32_t i = 0; i < nworkers; ++i) {
+    workers.push_back(std::make_unique<Worker>(*this, i));
+  }
+}
+
+Shared::~Shared() { stop(); }
+
+void Shared::start(Runtime* rt) {
+  runtime = rt;
+  std::latch ready(nworkers);
+  std::vector<std::exception_ptr> errors(nworkers);
+  for (std::uint32_t i = 0; i < nworkers; ++i) workers[i]->start(ready, errors[i]);
+  ready.wait();
+  for (auto& e : errors) {
+    if (e) {
+      stop();
+      std::rethrow_exception(e);
+    }
+  }
+}
+
+void Shared::stop() noexcept {
+  stopping.store(true, std::memory_order_release);
+  for (auto& w : workers) w->unpark();
+  for (auto& w : workers) w->join();
+  Runnable* r = nullptr;
+  while (inject.try_dequeue(r)) CallbackState::discard(r);
+}
+
+void Shared::push_inject(Runnable* r) {
+  if (!inject.enqueue(r)) throw std::bad_alloc();
+  notify_work();
+}
+
+void Shared::notify_work() noexcept {
+  if (auto w = idle.worker_to_notify()) workers[*w]->unpark();
+}
+
+std::int64_t Shared::real_now() const noexcept { return steady_ns() - start_ns_; }
+
+Shared* current_shared() noexcept {
+  Worker* w = t_worker;
+  return w != nullptr ? &w->shared() : nullptr;
+}
+
+}  // namespace corio::detail

@@ -1,0 +1,66 @@
+// Shared: runtime-wide state every worker and every outside thread may use.
+//
+// Invariants
+//   workers_ is fixed after construction. inject_ holds runnables pushed from outside the
+//   workers (spawn, call_soon_threadsafe, wakes from foreign threads) and overflow from local
+//   queues; every push is followed by notify_work() so a parked worker picks it up.
+// Shutdown
+//   Runtime::shutdown() cancels every registered task until none is left, then sets
+//   stopping_ and unparks every worker; workers exit their loop and join.
+#pragma once
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <corio/runtime.hpp>
+#include "runtime/blocking_pool.hpp"
+#include "runtime/idle.hpp"
+#include "runtime/registry.hpp"
+
+namespace corio::detail {
+
+class Worker;
+
+class Shared {
+ public:
+  explicit Shared(Options opts);
+  ~Shared();
+
+  void start(Runtime* rt);  // spawns the worker threads and waits until their rings are up
+  void stop() noexcept;     // stops and joins the workers (queues must be empty)
+
+  /// From any thread: queue r on the inject queue and wake a worker for it.
+  void push_inject(Runnable* r);
+  /// Work became available to other workers: wake a parked one if nobody searches.
+  void notify_work() noexcept;
+
+  std::int64_t real_now() const noexcept;  // ns since the runtime started
+
+  const Options opts;
+  const std::uint32_t nworkers;
+  const bool single;  // single-thread mode: FIFO, no LIFO slot, no stealing
+  std::vector<std::unique_ptr<Worker>> workers;
+  moodycamel::ConcurrentQueue<Runnable*> inject;
+  Idle idle;
+  Registry registry;
+  BlockingPool blocking;
+  Loop loop;
+  Runtime* runtime = nullptr;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> closed{false};  // no more spawns from outside
+  /// Operations that will wake a task from outside the workers (to_thread jobs, and so on).
+  /// Virtual time does not jump while any are pending.
+  std::atomic<std::int64_t> external_pending{0};
+
+ private:
+  const std::int64_t start_ns_;
+};
+
+/// The runtime whose worker is the calling thread, or nullptr.
+Shared* current_shared() noexcept;
+
+}  // namespace corio::detail

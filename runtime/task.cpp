@@ -1,0 +1,299 @@
+// Task state machine: run, wake, cancel, complete, release. See task_header.hpp for the
+// state word's invariants.
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+
+#include <corio/task.hpp>
+#include "runtime/shared.hpp"
+#include "runtime/task_extra.hpp"
+#include "runtime/worker.hpp"
+
+namespace corio::detail {
+
+constinit thread_local TaskHeader* t_current = nullptr;
+
+namespace {
+
+/// Puts a task that just became scheduled into a queue: the calling worker's when there is
+/// one (LIFO slot when a running task woke it), else the runtime's inject queue.
+void enqueue(TaskHeader* t) {
+  Worker* w = t_worker;
+  if (w != nullptr && &w->shared() == t->rt_) {
+    w->schedule_woken(t, t_current != nullptr);
+  } else {
+    t->rt_->push_inject(t);
+  }
+}
+
+void destroy_task(TaskHeader* t) noexcept {
+  auto* p = static_cast<PromiseBase*>(t);
+  if (p->error_ && t->rt_ != nullptr && t->rt_->opts.debug &&
+      (t->outcome_flags_.load(std::memory_order_relaxed) & (kRetrieved | kResultCancelled)) ==
+          0) {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(p->error_);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    std::fprintf(stderr, "corio: Task exception was never retrieved: %s: %s\n",
+                 task_name(t).c_str(), what.c_str());
+  }
+  delete t->extra_.load(std::memory_order_acquire);
+  t->frame_.destroy();  // Lifetime: t is gone
+}
+
+/// The run that saw the coroutine reach final_suspend: unregister and drop the scheduler's
+/// reference (the waiters were already fired by complete_task).
+void finish_run(TaskHeader* t) noexcept {
+  t->rt_->registry.remove(t);
+  constexpr std::uint64_t kDelta = kComplete - kRunning - kRefOne;  // wraps: one fetch_add
+  std::uint64_t prev = t->state_.fetch_add(kDelta, std::memory_order_acq_rel);
+  if (((prev + kDelta) >> kRefShift) == 0) destroy_task(t);
+}
+
+/// Ends a run whose task must run again (it yielded, or was woken while running): back of
+/// the queue, so every other ready task goes first.
+void requeue(TaskHeader* t) noexcept {
+  std::uint64_t s = t->state_.load(std::memory_order_relaxed);
+  while (!t->state_.compare_exchange_weak(s, (s & ~kRunning) | kScheduled | kWoken,
+                                          std::memory_order_acq_rel, std::memory_order_relaxed)) {
+  }
+  t_worker->schedule_woken(t, false);
+}
+
+void resume(TaskHeader* t, Worker* w) noexcept {
+  t->park_ = nullptr;
+  t_current = t;
+  const bool debug = t->rt_->opts.debug;
+  std::int64_t start = debug ? t->rt_->real_now() : 0;
+  t->resume_.resume();
+  t_current = nullptr;
+  if (debug) {
+    std::int64_t took = t->rt_->real_now() - start;
+    if (took > t->rt_->opts.slow_step.count()) {
+      std::fprintf(stderr, "corio: Executing %s took %.3f seconds\n", task_name(t).c_str(),
+                   static_cast<double>(took) / 1e9);
+    }
+  }
+  (void)w;
+}
+
+}  // namespace
+
+/// A worker runs a task: resume it if its park completed, deliver a pending cancel to its
+/// park otherwise. The caller popped it from a queue, so kScheduled is set.
+void run_task(Runnable* r) noexcept {
+  auto* t = static_cast<TaskHeader*>(r);
+  Worker* w = t_worker;
+  std::uint64_t s = t->state_.load(std::memory_order_relaxed);
+  std::uint64_t ns;
+  do {
+    ns = (s & ~(kScheduled | kWoken)) | kRunning;
+  } while (!t->state_.compare_exchange_weak(s, ns, std::memory_order_acquire,
+                                            std::memory_order_relaxed));
+  bool woken = (s & kWoken) != 0;
+  bool resumed = false;
+  for (;;) {
+    if (woken) {
+      resume(t, w);
+      resumed = true;
+      if (t->flags_ & kFinished) {
+        finish_run(t);  // Lifetime: t may be gone
+        return;
+      }
+      if (t_yield) {
+        t_yield = false;
+        requeue(t);
+        return;
+      }
+    } else if (t->park_ != nullptr) {
+      s = t->state_.load(std::memory_order_acquire);
+      if ((s & kCancelReq) && !(s & kWoken)) {
+        Park* p = t->park_;
+        if (p->owner >= 0 && static_cast<std::uint32_t>(p->owner) != w->index()) {
+          // Only the owning worker may touch what the park waits on: send the task there.
+          // It stays scheduled, so no wake can push it elsewhere meanwhile.
+          while (!t->state_.compare_exchange_weak(s, (s & ~kRunning) | kScheduled,
+                                                  std::memory_order_acq_rel,
+                                                  std::memory_order_relaxed)) {
+          }
+          t->rt_->workers[static_cast<std::size_t>(p->owner)]->post(t);
+          return;
+        }
+        t->state_.fetch_and(~kCancelReq, std::memory_order_acq_rel);
+        p->cancel(t);  // may wake t (sets kWoken: we hold kRunning)
+      }
+    }
+    // Decide what comes next from the state as it is now.
+    s = t->state_.load(std::memory_order_acquire);
+    for (;;) {
+      if (s & kWoken) {
+        if (resumed) {
+          requeue(t);
+          return;
+        }
+        if (t->state_.compare_exchange_weak(s, s & ~kWoken, std::memory_order_acquire,
+                                            std::memory_order_relaxed)) {
+          woken = true;
+          break;
+        }
+        continue;
+      }
+      if ((s & kCancelReq) && t->park_ != nullptr) {
+        woken = false;
+        break;
+      }
+      if (t->state_.compare_exchange_weak(s, s & ~kRunning, std::memory_order_acq_rel,
+                                          std::memory_order_relaxed)) {
+        return;
+      }
+    }
+  }
+}
+
+void wake(TaskHeader* t) noexcept {
+  std::uint64_t s = t->state_.load(std::memory_order_relaxed);
+  std::uint64_t ns;
+  do {
+    ns = s | kWoken;
+    if ((s & (kScheduled | kRunning | kComplete)) == 0) ns |= kScheduled;
+  } while (!t->state_.compare_exchange_weak(s, ns, std::memory_order_acq_rel,
+                                            std::memory_order_relaxed));
+  if ((ns & kScheduled) && !(s & kScheduled)) enqueue(t);
+}
+
+bool cancel_task(TaskHeader* t, const char* msg) noexcept {
+  if (t == nullptr || t->waiters_.closed()) return false;
+  if (msg != nullptr) {
+    try {
+      TaskExtra* x = task_extra(t);
+      std::lock_guard g(x->mu);
+      x->cancel_msg = msg;
+    } catch (...) {
+      // Out of memory for the message: cancel without it.
+    }
+  }
+  std::uint64_t s = t->state_.load(std::memory_order_relaxed);
+  std::uint64_t ns;
+  do {
+    if (s & kComplete) return false;
+    ns = s | kCancelReq;
+    if ((s & (kScheduled | kRunning)) == 0) ns |= kScheduled;
+  } while (!t->state_.compare_exchange_weak(s, ns, std::memory_order_acq_rel,
+                                            std::memory_order_relaxed));
+  if ((ns & kScheduled) && !(s & kScheduled)) enqueue(t);
+  return true;
+}
+
+void release_task(TaskHeader* t) noexcept {
+  std::uint64_t prev = t->state_.fetch_sub(kRefOne, std::memory_order_acq_rel);
+  if ((prev >> kRefShift) == 1) destroy_task(t);
+}
+
+void complete_task(PromiseBase* p) noexcept {
+  if (p->error_) {
+    try {
+      std::rethrow_exception(p->error_);
+    } catch (const CancelledError&) {
+      p->outcome_flags_.fetch_or(kResultCancelled, std::memory_order_relaxed);
+    } catch (...) {
+    }
+  }
+  p->waiters_.close();
+}
+
+void throw_cancelled(TaskHeader* t) {
+  if (TaskExtra* x = t->extra_.load(std::memory_order_acquire)) {
+    std::lock_guard g(x->mu);
+    if (!x->cancel_msg.empty()) throw CancelledError(x->cancel_msg);
+  }
+  throw CancelledError();
+}
+
+void init_task(PromiseBase* p, std::coroutine_handle<> h, std::string name) noexcept {
+  p->flags_ |= kIsTask;
+  p->frame_ = h;
+  p->resume_ = h;
+  p->run_fn = &run_task;
+  // Two references: the scheduler's and the Task handle the caller gets.
+  p->state_.store(kScheduled | kWoken | 2 * kRefOne, std::memory_order_relaxed);
+  if (!name.empty()) {
+    try {
+      task_extra(p)->name = std::move(name);
+    } catch (...) {
+    }
+  }
+}
+
+void schedule_new(TaskHeader* t) {
+  Worker* w = t_worker;
+  if (w == nullptr) throw std::runtime_error("corio: create_task() needs a running event loop");
+  Shared& sh = w->shared();
+  t->rt_ = &sh;
+  sh.registry.add(t, w->index());
+  w->schedule_spawned(t);
+}
+
+void spawn_external(Shared* sh, TaskHeader* t) {
+  t->rt_ = sh;
+  sh->registry.add(t, 0);
+  sh->push_inject(t);
+}
+
+bool budget_exhausted() noexcept {
+  Worker* w = t_worker;
+  return w != nullptr && w->budget_exhausted();
+}
+
+void yield_current(std::coroutine_handle<> h) noexcept {
+  TaskHeader* t = t_current;
+  t->resume_ = h;
+  t->park_ = nullptr;
+  t_yield = true;
+}
+
+Task<void> current_task() {
+  TaskHeader* t = t_current;
+  if (t == nullptr) return {};
+  retain_task(t);
+  return Task<void>::adopt(static_cast<PromiseBase*>(t));
+}
+
+std::vector<Task<void>> all_tasks() {
+  Shared* sh = current_shared();
+  if (sh == nullptr) throw std::runtime_error("corio: all_tasks() needs a running event loop");
+  std::vector<Task<void>> out;
+  for (TaskHeader* t : sh->registry.snapshot_retained()) {
+    out.push_back(Task<void>::adopt(static_cast<PromiseBase*>(t)));
+  }
+  return out;
+}
+
+void report_never_awaited() noexcept {
+  Shared* sh = current_shared();
+  if (sh != nullptr && sh->opts.debug) {
+    std::fprintf(stderr, "corio: a Coro was destroyed without ever being awaited\n");
+  }
+}
+
+void FutureCore::claim(const char* what) {
+  if (!try_claim()) {
+    throw InvalidStateError(std::string("corio: Future::") + what + "(): already done");
+  }
+}
+
+void FutureCore::cancel_with(const char* msg) noexcept {
+  cancelled = true;
+  try {
+    error = std::make_exception_ptr(msg ? CancelledError(msg) : CancelledError());
+  } catch (...) {
+    error = std::current_exception();
+  }
+  finish();
+}
+
+}  // namespace corio::detail

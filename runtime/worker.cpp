@@ -1,0 +1,353 @@
+#include "runtime/worker.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "runtime/callback.hpp"
+#include "runtime/shared.hpp"
+
+namespace corio::detail {
+
+constinit thread_local Worker* t_worker = nullptr;
+constinit thread_local bool t_yield = false;
+
+namespace {
+constexpr std::uint64_t kWakeTag = 1;  // user_data of the eventfd read that unparks us
+}  // namespace
+
+Worker::Worker(Shared& shared, std::uint32_t index)
+    : shared_(shared), index_(index), rng_(index * 2654435761u + 12345u) {
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) throw std::system_error(errno, std::system_category(), "corio: eventfd");
+}
+
+Worker::~Worker() {
+  if (thread_.joinable()) thread_.join();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void Worker::start(std::latch& ready, std::exception_ptr& error) {
+  thread_ = std::thread([this, &ready, &error] { main(ready, error); });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::main(std::latch& ready, std::exception_ptr& error) {
+  t_worker = this;
+  try {
+    ring_.emplace(256);
+    arm_wake_read();
+  } catch (...) {
+    error = std::current_exception();
+    ready.count_down();
+    t_worker = nullptr;
+    return;
+  }
+  ready.count_down();
+  if (shared_.single) {
+    loop_single();
+  } else {
+    loop_multi();
+  }
+  free_leftover_timers();
+  discard_leftovers();
+  ring_.reset();
+  t_worker = nullptr;
+}
+
+// --- scheduling (owner) ----------------------------------------------------------------
+
+void Worker::push_local(Runnable* r) {
+  if (shared_.single) {
+    fifo_.push(r);
+    return;
+  }
+  while (!local_.push(r)) {
+    // Full: move the older half to the inject queue so other workers can take it.
+    Runnable* batch[kLocalCapacity / 2 + 1];
+    std::uint32_t n = local_.take_half(batch);
+    if (n == 0) continue;  // a thief made room meanwhile
+    batch[n++] = r;
+    shared_.inject.enqueue_bulk(batch, n);
+    return;
+  }
+}
+
+void Worker::schedule_woken(Runnable* r, bool lifo) {
+  if (shared_.single) {
+    fifo_.push(r);
+    return;
+  }
+  if (lifo) {
+    Runnable* prev = lifo_;
+    lifo_ = r;
+    if (prev == nullptr) return;  // nothing stealable was added
+    r = prev;
+  }
+  push_local(r);
+  shared_.notify_work();
+}
+
+void Worker::schedule_spawned(Runnable* r) {
+  if (shared_.single) {
+    fifo_.push(r);
+    return;
+  }
+  if (!spawn_.push(r)) push_local(r);
+  shared_.notify_work();
+}
+
+std::int64_t Worker::now() const noexcept {
+  return shared_.opts.virtual_time ? virtual_now_ : shared_.real_now();
+}
+
+bool Worker::budget_exhausted() noexcept {
+  if (shared_.single) return false;  // asyncio: a ready await never switches
+  if (--budget_ > 0) return false;
+  budget_ = kBudget;
+  return true;
+}
+
+// --- any thread ------------------------------------------------------------------------
+
+void Worker::post(Runnable* r) {
+  {
+    std::lock_guard g(inbox_mu_);
+    inbox_.push_back(r);
+    inbox_nonempty_.store(true, std::memory_order_release);
+  }
+  if (t_worker != this) unpark();
+}
+
+void Worker::unpark() noexcept {
+  std::uint64_t one = 1;
+  // A full counter (EAGAIN) still wakes the reader; nothing else can fail here.
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
+}
+
+// --- the loops -------------------------------------------------------------------------
+
+void Worker::run(Runnable* r) noexcept {
+  if (searching_) {
+    searching_ = false;
+    // The last searcher found work: let another worker look for more.
+    if (shared_.idle.transition_from_searching()) shared_.notify_work();
+  }
+  budget_ = kBudget;
+  r->run_fn(r);
+}
+
+void Worker::loop_multi() {
+  while (!shared_.stopping.load(std::memory_order_acquire)) {
+    ++tick_;
+    if (tick_ % kGlobalInterval == 0) maintenance();
+    Runnable* r = next_local();
+    if (r == nullptr) {
+      maintenance();
+      r = next_local();
+      if (r == nullptr) r = next_global();
+      if (r == nullptr) r = steal();
+      if (r == nullptr) {
+        park();
+        continue;
+      }
+    }
+    run(r);
+  }
+}
+
+void Worker::loop_single() {
+  // asyncio's _run_once: poll timers and I/O, then run exactly the callbacks that were ready
+  // at that moment; what they make ready runs in the next round.
+  while (!shared_.stopping.load(std::memory_order_acquire)) {
+    maintenance();
+    if (fifo_.empty()) {
+      if (shared_.opts.virtual_time && io_inflight_ == 0 &&
+          shared_.external_pending.load(std::memory_order_acquire) == 0) {
+        if (TimerNode* n = timers_.top()) {
+          if (n->deadline > virtual_now_) virtual_now_ = n->deadline;
+          continue;
+        }
+      }
+      park();
+      continue;
+    }
+    for (std::size_t n = fifo_.size(); n > 0; --n) run(fifo_.pop());
+  }
+}
+
+Runnable* Worker::next_local() noexcept {
+  if (shared_.single) return fifo_.pop();
+  if (tick_ % kGlobalInterval == 0) {
+    if (Runnable* r = next_global()) return r;
+  }
+  if (lifo_ != nullptr) {
+    Runnable* r = std::exchange(lifo_, nullptr);
+    if (lifo_polls_ < kMaxLifoPolls) {
+      ++lifo_polls_;
+      return r;
+    }
+    // Two tasks waking each other through the LIFO slot would starve the queue: demote.
+    push_local(r);
+  }
+  lifo_polls_ = 0;
+  if (tick_ % 31 == 0) {
+    if (Runnable* r = local_.pop()) return r;
+  }
+  if (Runnable* r = spawn_.pop()) return r;
+  return local_.pop();
+}
+
+Runnable* Worker::next_global() noexcept {
+  Runnable* r = nullptr;
+  if (shared_.inject.try_dequeue(r)) return r;
+  return nullptr;
+}
+
+Runnable* Worker::steal() noexcept {
+  if (!searching_) {
+    if (!shared_.idle.transition_to_searching()) return nullptr;
+    searching_ = true;
+  }
+  const std::uint32_t n = shared_.nworkers;
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 17;
+  rng_ ^= rng_ << 5;
+  const std::uint32_t start = rng_ % n;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    std::uint32_t v = (start + i) % n;
+    if (v == index_) continue;
+    Worker& victim = *shared_.workers[v];
+    if (Runnable* r = victim.spawn_.steal()) return r;
+    if (Runnable* r = victim.local_.steal_into(local_)) return r;
+  }
+  return next_global();
+}
+
+bool Worker::has_remote_work() noexcept {
+  return shared_.inject.size_approx() != 0 || inbox_nonempty_.load(std::memory_order_acquire);
+}
+
+void Worker::park() {
+  bool last = shared_.idle.transition_to_parked(index_, searching_);
+  searching_ = false;
+  if (last) {
+    // We were the last searcher: if some queue still holds stealable work, hand the search
+    // to another worker rather than leave the work behind a busy one.
+    for (auto& w : shared_.workers) {
+      if (w.get() != this && (!w->local_.is_empty() || !w->spawn_.is_empty())) {
+        shared_.notify_work();
+        break;
+      }
+    }
+  }
+  // Last look after registering as a sleeper (see Idle's memory-ordering note).
+  if (!has_remote_work() && !shared_.stopping.load(std::memory_order_acquire)) {
+    if (!wake_armed_) arm_wake_read();
+    ring_->wait(next_timeout());
+    reap();
+  }
+  searching_ = shared_.idle.transition_from_parked(index_);
+  if (shared_.single) searching_ = false;
+}
+
+std::optional<std::int64_t> Worker::next_timeout() noexcept {
+  if (shared_.opts.virtual_time) return std::nullopt;  // only outside wakes can come
+  TimerNode* n = timers_.top();
+  if (n == nullptr) return std::nullopt;
+  return n->deadline - now();
+}
+
+// --- maintenance -----------------------------------------------------------------------
+
+bool Worker::maintenance() {
+  bool any = drain_inbox();
+  any |= fire_timers();
+  if (io_inflight_ != 0) {
+    ring_->submit(true);
+    any |= reap();
+  }
+  if (shared_.single) {
+    Runnable* r = nullptr;
+    while (shared_.inject.try_dequeue(r)) {
+      fifo_.push(r);
+      any = true;
+    }
+  }
+  return any;
+}
+
+bool Worker::fire_timers() {
+  if (timers_.empty()) return false;
+  const std::int64_t t = now();
+  bool any = false;
+  while (TimerNode* n = timers_.top()) {
+    if (n->deadline > t) break;
+    timers_.pop();
+    auto* timer = static_cast<Timer*>(n);
+    timer->fire(timer);
+    any = true;
+  }
+  return any;
+}
+
+bool Worker::reap() {
+  bool any = false;
+  ring_->drain([&](std::uint64_t user_data, int res, std::uint32_t flags) {
+    (void)res;
+    (void)flags;
+    if (user_data == kWakeTag) {
+      wake_armed_ = false;
+      return;
+    }
+    any = true;
+  });
+  if (!wake_armed_) arm_wake_read();
+  return any;
+}
+
+bool Worker::drain_inbox() {
+  if (!inbox_nonempty_.load(std::memory_order_acquire)) return false;
+  std::vector<Runnable*> batch;
+  {
+    std::lock_guard g(inbox_mu_);
+    batch.swap(inbox_);
+    inbox_nonempty_.store(false, std::memory_order_relaxed);
+  }
+  for (Runnable* r : batch) r->run_fn(r);
+  return !batch.empty();
+}
+
+void Worker::arm_wake_read() {
+  io_uring_sqe* sqe = ring_->get_sqe();
+  io_uring_prep_read(sqe, wake_fd_, &wake_buf_, sizeof wake_buf_, 0);
+  io_uring_sqe_set_data64(sqe, kWakeTag);
+  wake_armed_ = true;
+}
+
+void Worker::discard_leftovers() noexcept {
+  // Only callbacks can be left once every task is done; they will not run now.
+  while (Runnable* r = fifo_.pop()) CallbackState::discard(r);
+  if (lifo_ != nullptr) CallbackState::discard(std::exchange(lifo_, nullptr));
+  while (Runnable* r = local_.pop()) CallbackState::discard(r);
+  while (Runnable* r = spawn_.pop()) CallbackState::discard(r);
+  std::lock_guard g(inbox_mu_);
+  for (Runnable* r : inbox_) CallbackState::discard(r);
+  inbox_.clear();
+}
+
+void Worker::free_leftover_timers() noexcept {
+  // Only cancelled callback timers can be left (every task is done); firing them frees them.
+  timers_.drain([](TimerNode* n) {
+    auto* t = static_cast<Timer*>(n);
+    t->cancelled.store(true, std::memory_order_relaxed);
+    t->fire(t);
+  });
+}
+
+}  // namespace corio::detail

@@ -1,0 +1,127 @@
+// Worker: one OS thread, one io_uring ring, run queues and timers.
+//
+// Core state (owner thread only, no synchronisation): ring_, timers_, fifo_ (single-thread
+// mode), lifo_, tick counters, clock. Remote state (other threads): local_ and spawn_ (thieves
+// steal from them), inbox_ (runnables that must run on this worker: cancellation of a park
+// whose resource this worker owns), wake_fd_ (unpark).
+//
+// Invariants
+//   A runnable is in at most one queue. The LIFO slot is never stolen and never used in
+//   single-thread mode. Every pushed runnable is either visible to a thief or followed by
+//   notify_work(), so no work waits behind a parked worker.
+// Shutdown
+//   The loop exits when Shared::stopping is set; by then every task is done, so the queues
+//   and timers are empty apart from cancelled callback timers, which are freed.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <latch>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <corio/detail/task_header.hpp>
+#include <corio/detail/timer_node.hpp>
+#include "io/ring.hpp"
+#include "runtime/fifo_queue.hpp"
+#include "runtime/local_queue.hpp"
+#include "runtime/spawn_stack.hpp"
+#include "runtime/timer_heap.hpp"
+
+namespace corio::detail {
+
+class Shared;
+
+class Worker {
+ public:
+  Worker(Shared& shared, std::uint32_t index);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  /// Starts the thread; it counts `ready` down once its ring is up (or `error` is set).
+  void start(std::latch& ready, std::exception_ptr& error);
+  void join();
+  std::uint32_t index() const noexcept { return index_; }
+  Shared& shared() const noexcept { return shared_; }
+
+  // --- Owner thread only -------------------------------------------------------------
+  /// A task woken (or yielding): to the LIFO slot when a running task woke it (multi-thread
+  /// mode), else to the back of the local queue.
+  void schedule_woken(Runnable* r, bool lifo);
+  /// A new task: onto the spawn stack (multi-thread) or the FIFO (single-thread).
+  void schedule_spawned(Runnable* r);
+  std::int64_t now() const noexcept;
+  TimerHeap& timers() noexcept { return timers_; }
+  bool budget_exhausted() noexcept;
+  void reset_budget() noexcept { budget_ = kBudget; }
+
+  // --- Any thread --------------------------------------------------------------------
+  /// Runs r on this worker (not stealable) and unparks it.
+  void post(Runnable* r);
+  void unpark() noexcept;
+
+ private:
+  static constexpr std::uint32_t kGlobalInterval = 61;  // check the inject queue this often
+  static constexpr std::uint32_t kMaxLifoPolls = 3;
+  static constexpr int kBudget = 128;
+  static constexpr std::uint32_t kLocalCapacity = 256;
+
+  void main(std::latch& ready, std::exception_ptr& error);
+  void loop_multi();
+  void loop_single();
+  void run(Runnable* r) noexcept;
+  Runnable* next_local() noexcept;
+  Runnable* next_global() noexcept;
+  Runnable* steal() noexcept;
+  /// Timers due, finished I/O, inbox. Returns true when it made something runnable.
+  bool maintenance();
+  bool fire_timers();
+  bool reap();
+  bool drain_inbox();
+  void park();
+  void arm_wake_read();
+  std::optional<std::int64_t> next_timeout() noexcept;
+  bool has_remote_work() noexcept;
+  void push_local(Runnable* r);
+  void free_leftover_timers() noexcept;
+  void discard_leftovers() noexcept;
+
+  Shared& shared_;
+  const std::uint32_t index_;
+  std::thread thread_;
+
+  // Core
+  std::optional<Ring> ring_;
+  TimerHeap timers_;
+  FifoQueue<Runnable> fifo_;
+  Runnable* lifo_ = nullptr;
+  std::uint32_t lifo_polls_ = 0;
+  std::uint32_t tick_ = 0;
+  int budget_ = kBudget;
+  bool searching_ = false;
+  bool wake_armed_ = false;
+  std::uint32_t io_inflight_ = 0;  // ring operations in flight, the wake read excluded
+  std::uint64_t wake_buf_ = 0;
+  std::int64_t virtual_now_ = 0;
+  std::uint32_t rng_;
+
+  // Remote
+  LocalQueue<Runnable, kLocalCapacity> local_;
+  SpawnStack<Runnable> spawn_;
+  std::mutex inbox_mu_;
+  std::vector<Runnable*> inbox_;  // guarded by inbox_mu_
+  std::atomic<bool> inbox_nonempty_{false};
+  int wake_fd_ = -1;
+};
+
+/// The worker whose thread calls this, or nullptr.
+extern constinit thread_local Worker* t_worker;
+
+/// Set by yield_current(): the task that just ran asked to go to the back of the queue.
+extern constinit thread_local bool t_yield;
+
+}  // namespace corio::detail
