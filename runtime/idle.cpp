@@ -5,6 +5,13 @@
 namespace corio::detail {
 
 std::optional<std::uint32_t> Idle::worker_to_notify() noexcept {
+  // Fast path without a fence: when every worker is awake, or one searches, nobody needs
+  // waking. A stale answer here can only delay parallelism, never lose work: the caller's
+  // own worker runs what it pushed, and the next push sees the sleeper.
+  if (num_searching_.load(std::memory_order_relaxed) != 0 ||
+      num_unparked_.load(std::memory_order_relaxed) == n_) {
+    return std::nullopt;
+  }
   // seq_cst: the caller's publication of work must be ordered before our read of the
   // counters, against the parking worker's registration before its last queue check
   // (a store-load pattern that acquire/release cannot order).

@@ -18,9 +18,12 @@ namespace {
 
 /// Puts a task that just became scheduled into a queue: the calling worker's when there is
 /// one (LIFO slot when a running task woke it), else the runtime's inject queue.
-void enqueue(TaskHeader* t) {
+void enqueue(TaskHeader* t, int owner) {
   Worker* w = t_worker;
-  if (w != nullptr && &w->shared() == t->rt_) {
+  if (owner >= 0 && (w == nullptr || static_cast<int>(w->index()) != owner ||
+                     &w->shared() != t->rt_)) {
+    t->rt_->workers[static_cast<std::size_t>(owner)]->post(t);
+  } else if (w != nullptr && &w->shared() == t->rt_) {
     w->schedule_woken(t, t_current != nullptr);
   } else {
     t->rt_->push_inject(t);
@@ -61,6 +64,11 @@ void requeue(TaskHeader* t) noexcept {
   std::uint64_t s = t->state_.load(std::memory_order_relaxed);
   while (!t->state_.compare_exchange_weak(s, (s & ~kRunning) | kScheduled | kWoken,
                                           std::memory_order_acq_rel, std::memory_order_relaxed)) {
+  }
+  Park* p = t->park_;
+  if (p != nullptr && p->owner >= 0 && static_cast<std::uint32_t>(p->owner) != t_worker->index()) {
+    t->rt_->workers[static_cast<std::size_t>(p->owner)]->post(t);
+    return;
   }
   t_worker->schedule_woken(t, false);
 }
@@ -155,7 +163,7 @@ void run_task(Runnable* r) noexcept {
   }
 }
 
-void wake(TaskHeader* t) noexcept {
+void wake(TaskHeader* t, int owner) noexcept {
   std::uint64_t s = t->state_.load(std::memory_order_relaxed);
   std::uint64_t ns;
   do {
@@ -163,7 +171,7 @@ void wake(TaskHeader* t) noexcept {
     if ((s & (kScheduled | kRunning | kComplete)) == 0) ns |= kScheduled;
   } while (!t->state_.compare_exchange_weak(s, ns, std::memory_order_acq_rel,
                                             std::memory_order_relaxed));
-  if ((ns & kScheduled) && !(s & kScheduled)) enqueue(t);
+  if ((ns & kScheduled) && !(s & kScheduled)) enqueue(t, owner);
 }
 
 bool cancel_task(TaskHeader* t, const char* msg) noexcept {
@@ -185,7 +193,7 @@ bool cancel_task(TaskHeader* t, const char* msg) noexcept {
     if ((s & (kScheduled | kRunning)) == 0) ns |= kScheduled;
   } while (!t->state_.compare_exchange_weak(s, ns, std::memory_order_acq_rel,
                                             std::memory_order_relaxed));
-  if ((ns & kScheduled) && !(s & kScheduled)) enqueue(t);
+  if ((ns & kScheduled) && !(s & kScheduled)) enqueue(t, -1);
   return true;
 }
 

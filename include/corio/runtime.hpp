@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <utility>
 
@@ -34,6 +35,8 @@ struct CallbackState;
 void spawn_external(Shared* s, TaskHeader* t);
 void block_until_done(TaskHeader* t);
 void check_not_in_worker(const char* what);
+/// Throws std::runtime_error when the runtime no longer takes new tasks.
+void check_open(Shared* s);
 }  // namespace detail
 
 class Runtime;
@@ -118,6 +121,7 @@ class Runtime {
   /// Schedules c as a new task. Safe from any thread, including the workers.
   template <class T>
   Task<T> spawn(Coro<T> c, std::string name = {}) {
+    detail::check_open(shared_.get());
     auto h = c.release();
     if (!h) throw InvalidStateError("corio: spawning an empty Coro");
     detail::init_task(&h.promise(), h, std::move(name));
@@ -138,6 +142,31 @@ class Runtime {
  private:
   std::unique_ptr<detail::Shared> shared_;
 };
+
+namespace detail {
+template <class T>
+Coro<void> fulfil(Coro<T> c, std::shared_ptr<std::promise<T>> p) {
+  try {
+    if constexpr (std::is_void_v<T>) {
+      co_await std::move(c);
+      p->set_value();
+    } else {
+      p->set_value(co_await std::move(c));
+    }
+  } catch (...) {
+    p->set_exception(std::current_exception());
+  }
+}
+}  // namespace detail
+
+template <class T>
+std::future<T> run_coroutine_threadsafe(Coro<T> c, Runtime& rt) {
+  detail::check_not_in_worker("run_coroutine_threadsafe() from a worker of the runtime");
+  auto p = std::make_shared<std::promise<T>>();
+  std::future<T> f = p->get_future();
+  rt.spawn(detail::fulfil(std::move(c), std::move(p)));
+  return f;
+}
 
 /// asyncio.run(): runs main on a new Runtime, then cancels and awaits whatever is still
 /// alive, shuts the runtime down and returns main's value (or rethrows its exception).

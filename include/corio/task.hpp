@@ -122,6 +122,7 @@ class Task {
       if (!arm(p_->waiters_, h)) detail::yield_current(h);
     }
     decltype(auto) await_resume() const {
+      check_cancel();
       detail::mark_retrieved(p_);
       if constexpr (std::is_void_v<T>) {
         p_->rethrow_if_error();
@@ -133,7 +134,10 @@ class Task {
     }
     /// asyncio: cancelling a task that awaits another cancels the awaited one; this one
     /// then resumes with whatever that one ends with.
-    void cancel(detail::TaskHeader*) noexcept override { detail::cancel_task(p_, nullptr); }
+    void cancel(detail::TaskHeader*) noexcept override {
+      // Already done: its completion woke us; asyncio then throws CancelledError here.
+      if (!detail::cancel_task(p_, nullptr)) cancelled_ = true;
+    }
 
    private:
     detail::PromiseBase* p_;
@@ -277,6 +281,7 @@ class Future {
       if (!arm(s_->waiters, h)) detail::yield_current(h);
     }
     decltype(auto) await_resume() const {
+      check_cancel();
       if (s_->error) std::rethrow_exception(s_->error);
       if constexpr (!std::is_void_v<T>) {
         if constexpr (std::is_copy_constructible_v<T>) {
@@ -288,7 +293,11 @@ class Future {
     }
     /// asyncio: cancelling a task that awaits a future cancels the future.
     void cancel(detail::TaskHeader*) noexcept override {
-      if (s_->try_claim()) s_->cancel_with(nullptr);
+      if (s_->try_claim()) {
+        s_->cancel_with(nullptr);  // wakes us with the future's CancelledError
+      } else {
+        cancelled_ = true;  // already done: its completion woke us
+      }
     }
 
    private:

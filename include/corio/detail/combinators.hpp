@@ -1,1 +1,466 @@
+// gather, gather_settled, wait_for, timeout, shield, wait, as_completed, TaskGroup,
+// to_thread, run_coroutine_threadsafe. Included by <corio/task.hpp>.
 #pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <corio/detail/multi_wait.hpp>
+
+namespace corio {
+
+class Runtime;
+
+/// What a child of gather_settled ended with: a value or an exception.
+template <class T>
+class Outcome {
+ public:
+  explicit Outcome(T v) : v_(std::move(v)) {}
+  explicit Outcome(std::exception_ptr e) : e_(std::move(e)) {}
+  bool has_value() const noexcept { return !e_; }
+  /// The value; rethrows the error when there is none.
+  T& value() {
+    if (e_) std::rethrow_exception(e_);
+    return *v_;
+  }
+  const T& value() const {
+    if (e_) std::rethrow_exception(e_);
+    return *v_;
+  }
+  std::exception_ptr error() const noexcept { return e_; }
+
+ private:
+  std::optional<T> v_;
+  std::exception_ptr e_;
+};
+
+namespace detail {
+
+template <class T>
+using result_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+template <class A>
+struct awaited;
+template <class T>
+struct awaited<Coro<T>> {
+  using type = T;
+  static constexpr bool owned = true;  // gather made the task: its result can be moved out
+};
+template <class T>
+struct awaited<Task<T>> {
+  using type = T;
+  static constexpr bool owned = false;
+};
+template <class A>
+concept TaskLike = requires { typename awaited<std::remove_cvref_t<A>>::type; };
+
+template <class T>
+Task<T> as_task(Coro<T>&& c) {
+  return create_task(std::move(c));
+}
+template <class T>
+Task<T> as_task(Task<T>&& t) noexcept {
+  return std::move(t);
+}
+
+/// The result of a done task: moved out when gather owns it, copied otherwise.
+template <class T>
+result_t<T> take_result(const Task<T>& t, bool owned) {
+  if constexpr (std::is_void_v<T>) {
+    t.result();
+    return {};
+  } else {
+    if constexpr (std::is_copy_constructible_v<T>) {
+      if (!owned) return t.result();
+    }
+    return std::move(t.result());
+  }
+}
+
+template <class T>
+Outcome<result_t<T>> take_outcome(const Task<T>& t, bool owned) {
+  mark_retrieved(t.header());
+  if (std::exception_ptr e = t.header()->error_) return Outcome<result_t<T>>(e);
+  return Outcome<result_t<T>>(take_result(t, owned));
+}
+
+template <class T>
+std::vector<Task<T>> to_tasks(std::vector<Coro<T>>&& cs) {
+  std::vector<Task<T>> ts;
+  ts.reserve(cs.size());
+  for (auto& c : cs) ts.push_back(create_task(std::move(c)));
+  return ts;
+}
+
+template <class T>
+std::unique_ptr<MultiWait::Node[]> nodes_for(const std::vector<Task<T>>& ts) {
+  std::unique_ptr<MultiWait::Node[]> nodes(new MultiWait::Node[ts.size()]);
+  for (std::size_t i = 0; i < ts.size(); ++i) nodes[i].task = ts[i].header();
+  return nodes;
+}
+
+template <class Tuple, std::size_t... I>
+std::array<MultiWait::Node, sizeof...(I)> nodes_for(const Tuple& ts, std::index_sequence<I...>) {
+  std::array<MultiWait::Node, sizeof...(I)> nodes{};
+  ((nodes[I].task = std::get<I>(ts).header()), ...);
+  return nodes;
+}
+
+inline std::int64_t to_ns(auto d) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+}
+
+template <class T>
+Coro<std::vector<result_t<T>>> gather_vector(std::vector<Task<T>> ts, bool owned) {
+  auto nodes = nodes_for(ts);
+  MultiWait w(nodes.get(), ts.size(), WaitMode::kAllOrFirstError, std::nullopt,
+              OnTimeout::kCancel, true);
+  co_await w;
+  if (std::size_t e = w.first_error(); e != MultiWait::kNone) {
+    mark_retrieved(ts[e].header());
+    std::rethrow_exception(ts[e].header()->error_);
+  }
+  std::vector<result_t<T>> out;
+  out.reserve(ts.size());
+  for (auto& t : ts) out.push_back(take_result(t, owned));
+  co_return out;
+}
+
+template <class T>
+Coro<std::vector<Outcome<result_t<T>>>> gather_settled_vector(std::vector<Task<T>> ts,
+                                                               bool owned) {
+  auto nodes = nodes_for(ts);
+  MultiWait w(nodes.get(), ts.size(), WaitMode::kAll, std::nullopt, OnTimeout::kCancel, true);
+  co_await w;
+  std::vector<Outcome<result_t<T>>> out;
+  out.reserve(ts.size());
+  for (auto& t : ts) out.push_back(take_outcome(t, owned));
+  co_return out;
+}
+
+template <class... A>
+Coro<std::tuple<result_t<typename awaited<A>::type>...>> gather_tuple(
+    std::tuple<Task<typename awaited<A>::type>...> ts) {
+  constexpr std::size_t N = sizeof...(A);
+  auto nodes = nodes_for(ts, std::index_sequence_for<A...>{});
+  MultiWait w(nodes.data(), N, WaitMode::kAllOrFirstError, std::nullopt, OnTimeout::kCancel,
+              true);
+  co_await w;
+  if (std::size_t e = w.first_error(); e != MultiWait::kNone) {
+    mark_retrieved(nodes[e].task);
+    std::rethrow_exception(nodes[e].task->error_);
+  }
+  co_return [&]<std::size_t... I>(std::index_sequence<I...>) {
+    return std::tuple<result_t<typename awaited<A>::type>...>(
+        take_result(std::get<I>(ts), awaited<A>::owned)...);
+  }(std::index_sequence_for<A...>{});
+}
+
+template <class... A>
+Coro<std::tuple<Outcome<result_t<typename awaited<A>::type>>...>> gather_settled_tuple(
+    std::tuple<Task<typename awaited<A>::type>...> ts) {
+  constexpr std::size_t N = sizeof...(A);
+  auto nodes = nodes_for(ts, std::index_sequence_for<A...>{});
+  MultiWait w(nodes.data(), N, WaitMode::kAll, std::nullopt, OnTimeout::kCancel, true);
+  co_await w;
+  co_return [&]<std::size_t... I>(std::index_sequence<I...>) {
+    return std::tuple<Outcome<result_t<typename awaited<A>::type>>...>(
+        take_outcome(std::get<I>(ts), awaited<A>::owned)...);
+  }(std::index_sequence_for<A...>{});
+}
+
+template <class T>
+Coro<T> wait_for_task(Task<T> t, std::int64_t ns) {
+  MultiWait::Node node;
+  node.task = t.header();
+  MultiWait w(&node, 1, WaitMode::kAll, ns, OnTimeout::kCancel, true);
+  co_await w;
+  if (w.timed_out() && t.cancelled()) throw TimeoutError();
+  if constexpr (std::is_void_v<T>) {
+    t.result();
+  } else {
+    co_return take_result(t, true);
+  }
+}
+
+template <class T>
+Coro<T> await_future(Future<T> f) {
+  co_return co_await f;
+}
+
+}  // namespace detail
+
+/// Runs the awaitables concurrently and returns their results in argument order (asyncio
+/// gather). Each Coro becomes a task; Tasks are awaited as they are. A void result becomes
+/// std::monostate. The first exception (in time) is rethrown at once; the other tasks keep
+/// running. Cancelling the awaiting task cancels every child. Call from a task.
+template <class... A>
+  requires(sizeof...(A) > 0 && (detail::TaskLike<A> && ...))
+Coro<std::tuple<detail::result_t<typename detail::awaited<A>::type>...>> gather(A... aws) {
+  return detail::gather_tuple<A...>(std::make_tuple(detail::as_task(std::move(aws))...));
+}
+
+/// gather over a list of Coros; results in list order.
+template <class T>
+Coro<std::vector<detail::result_t<T>>> gather(std::vector<Coro<T>> cs) {
+  return detail::gather_vector(detail::to_tasks(std::move(cs)), true);
+}
+/// gather over a list of Tasks; results are copied (the tasks keep theirs).
+template <class T>
+Coro<std::vector<detail::result_t<T>>> gather(std::vector<Task<T>> ts) {
+  return detail::gather_vector(std::move(ts), false);
+}
+
+/// gather(..., return_exceptions=True): waits for every child; each gives an Outcome.
+template <class... A>
+  requires(sizeof...(A) > 0 && (detail::TaskLike<A> && ...))
+Coro<std::tuple<Outcome<detail::result_t<typename detail::awaited<A>::type>>...>> gather_settled(
+    A... aws) {
+  return detail::gather_settled_tuple<A...>(
+      std::make_tuple(detail::as_task(std::move(aws))...));
+}
+template <class T>
+Coro<std::vector<Outcome<detail::result_t<T>>>> gather_settled(std::vector<Coro<T>> cs) {
+  return detail::gather_settled_vector(detail::to_tasks(std::move(cs)), true);
+}
+template <class T>
+Coro<std::vector<Outcome<detail::result_t<T>>>> gather_settled(std::vector<Task<T>> ts) {
+  return detail::gather_settled_vector(std::move(ts), false);
+}
+
+/// asyncio.wait_for: waits for aw at most `d`. On expiry cancels it, waits for it to
+/// finish, and throws TimeoutError (unless it swallowed the cancel and returned a value,
+/// which is then returned). Cancelling the awaiting task cancels aw. Resumes on the worker
+/// that started the wait.
+template <class T, class Rep, class Period>
+Coro<T> wait_for(Task<T> t, std::chrono::duration<Rep, Period> d) {
+  return detail::wait_for_task(std::move(t), detail::to_ns(d));
+}
+template <class T, class Rep, class Period>
+Coro<T> wait_for(Coro<T> c, std::chrono::duration<Rep, Period> d) {
+  return detail::wait_for_task(create_task(std::move(c)), detail::to_ns(d));
+}
+/// On expiry the future is cancelled.
+template <class T, class Rep, class Period>
+Coro<T> wait_for(Future<T> f, std::chrono::duration<Rep, Period> d) {
+  return detail::wait_for_task(create_task(detail::await_future(std::move(f))),
+                               detail::to_ns(d));
+}
+/// asyncio.timeout, as an expression: the same as wait_for(aw, d).
+template <class A, class Rep, class Period>
+auto timeout(std::chrono::duration<Rep, Period> d, A aw) {
+  return wait_for(std::move(aw), d);
+}
+
+/// asyncio.shield: awaiting it waits for the task, but cancelling the awaiting task only
+/// ends this wait (CancelledError here); the task itself runs on.
+template <class T>
+class [[nodiscard]] ShieldAwaiter final : public detail::ListWaiter {
+ public:
+  explicit ShieldAwaiter(Task<T> t) noexcept : t_(std::move(t)) {}
+  bool await_ready() const noexcept { return t_.done(); }
+  void await_suspend(std::coroutine_handle<> h) noexcept {
+    if (!arm(t_.header()->waiters_, h)) detail::yield_current(h);
+  }
+  decltype(auto) await_resume() const {
+    check_cancel();
+    if constexpr (std::is_void_v<T>) {
+      t_.result();
+    } else {
+      return detail::take_result(t_, false);
+    }
+  }
+  void cancel(detail::TaskHeader* task) noexcept override {
+    if (t_.header()->waiters_.remove(this)) detail::wake(task, owner);
+    cancelled_ = true;
+  }
+
+ private:
+  Task<T> t_;
+};
+template <class T>
+ShieldAwaiter<T> shield(Task<T> t) {
+  return ShieldAwaiter<T>(std::move(t));
+}
+template <class T>
+ShieldAwaiter<T> shield(Coro<T> c) {
+  return ShieldAwaiter<T>(create_task(std::move(c)));
+}
+
+enum class ReturnWhen { FirstCompleted, FirstException, AllCompleted };
+
+template <class T>
+struct WaitResult {
+  std::vector<Task<T>> done;
+  std::vector<Task<T>> pending;
+};
+
+/// asyncio.wait: waits until return_when holds or the timeout passes, and splits the tasks
+/// into done and pending. Never cancels them, never throws their exceptions. Throws
+/// std::invalid_argument for an empty list.
+template <class T, class Rep = std::int64_t, class Period = std::nano>
+Coro<WaitResult<T>> wait(std::vector<Task<T>> ts, ReturnWhen when = ReturnWhen::AllCompleted,
+                         std::optional<std::chrono::duration<Rep, Period>> timeout = {}) {
+  if (ts.empty()) throw std::invalid_argument("corio: wait() of an empty list of tasks");
+  auto nodes = detail::nodes_for(ts);
+  detail::WaitMode mode = when == ReturnWhen::FirstCompleted   ? detail::WaitMode::kFirst
+                          : when == ReturnWhen::FirstException ? detail::WaitMode::kFirstException
+                                                               : detail::WaitMode::kAll;
+  std::optional<std::int64_t> ns;
+  if (timeout) ns = detail::to_ns(*timeout);
+  detail::MultiWait w(nodes.get(), ts.size(), mode, ns, detail::OnTimeout::kWake, false);
+  co_await w;
+  WaitResult<T> r;
+  for (auto& t : ts) (t.done() ? r.done : r.pending).push_back(std::move(t));
+  co_return r;
+}
+
+namespace detail {
+struct AsCompletedState {
+  struct Node : WaitNode {
+    AsCompletedState* st;
+    std::size_t index;
+  };
+  std::mutex mu;
+  std::vector<std::size_t> ready;  // guarded by mu, in completion order
+  std::size_t taken = 0;           // guarded by mu
+  TaskHeader* waiter = nullptr;    // guarded by mu
+  std::unique_ptr<Node[]> nodes;
+  std::vector<PromiseBase*> tasks;
+};
+void as_completed_arm(AsCompletedState& s);
+void as_completed_detach(AsCompletedState& s) noexcept;
+
+class AsCompletedAwaiter final : public Park {
+ public:
+  explicit AsCompletedAwaiter(AsCompletedState& s) noexcept : s_(s) {}
+  bool await_ready();
+  void await_suspend(std::coroutine_handle<> h) noexcept;
+  std::size_t await_resume();
+  void cancel(TaskHeader* t) noexcept override;
+
+ private:
+  AsCompletedState& s_;
+  TaskHeader* task_ = nullptr;
+  bool cancelled_ = false;
+};
+}  // namespace detail
+
+/// asyncio.as_completed: `co_await it.next()` gives the next task to finish, in completion
+/// order, `size()` times. next() throws std::out_of_range past the end. Cancelling a task
+/// waiting in next() ends that wait only (no task is lost: it comes with the next call).
+template <class T>
+class AsCompleted {
+ public:
+  explicit AsCompleted(std::vector<Task<T>> ts)
+      : ts_(std::move(ts)), s_(std::make_unique<detail::AsCompletedState>()) {
+    for (auto& t : ts_) s_->tasks.push_back(t.header());
+    detail::as_completed_arm(*s_);
+  }
+  AsCompleted(AsCompleted&&) noexcept = default;
+  ~AsCompleted() {
+    if (s_) detail::as_completed_detach(*s_);
+  }
+  std::size_t size() const noexcept { return ts_.size(); }
+
+  [[nodiscard]] Coro<Task<T>> next() {
+    std::size_t i = co_await detail::AsCompletedAwaiter(*s_);
+    co_return ts_[i];
+  }
+
+ private:
+  std::vector<Task<T>> ts_;
+  std::unique_ptr<detail::AsCompletedState> s_;
+};
+template <class T>
+AsCompleted<T> as_completed(std::vector<Task<T>> ts) {
+  return AsCompleted<T>(std::move(ts));
+}
+
+namespace detail {
+class TaskGroupState;
+std::shared_ptr<TaskGroupState> make_task_group();
+void task_group_add(const std::shared_ptr<TaskGroupState>& s, Task<void> t);
+void task_group_check_open(const TaskGroupState& s);
+Coro<void> task_group_wait(std::shared_ptr<TaskGroupState> s);
+void task_group_abandon(TaskGroupState& s) noexcept;
+}  // namespace detail
+
+/// asyncio.TaskGroup: tasks created through it are awaited together by wait(). The first
+/// child that raises (anything but CancelledError) cancels the others; wait() then throws
+/// ExceptionGroup holding the real errors. Cancelling the task in wait() cancels the
+/// children, waits for them, and rethrows CancelledError. Destroying a group whose tasks
+/// still run cancels them (it cannot wait): always co_await wait().
+class TaskGroup {
+ public:
+  TaskGroup() : s_(detail::make_task_group()) {}
+  ~TaskGroup() {
+    if (s_) detail::task_group_abandon(*s_);
+  }
+  TaskGroup(const TaskGroup&) = delete;
+  TaskGroup& operator=(const TaskGroup&) = delete;
+
+  /// Starts c as a task of this group. Throws std::runtime_error once wait() finished or the
+  /// group is aborting, and what create_task() throws.
+  template <class T>
+  Task<T> create_task(Coro<T> c, std::string name = {}) {
+    detail::task_group_check_open(*s_);
+    Task<T> t = corio::create_task(std::move(c), std::move(name));
+    detail::task_group_add(s_, t);
+    return t;
+  }
+  /// Waits for every task of the group (including ones created meanwhile).
+  [[nodiscard]] Coro<void> wait() { return detail::task_group_wait(s_); }
+
+ private:
+  std::shared_ptr<detail::TaskGroupState> s_;
+};
+
+namespace detail {
+/// Runs job on the runtime's blocking pool; virtual time waits for it. Throws
+/// std::runtime_error outside a worker.
+void submit_blocking(std::function<void()> job);
+}  // namespace detail
+
+/// asyncio.to_thread: runs f(args...) on the blocking pool and returns its result.
+/// Cancelling the awaiting task stops the wait (CancelledError); the call itself runs to its
+/// end. Call from a task.
+template <class F, class... Args>
+auto to_thread(F f, Args... args) -> Coro<std::invoke_result_t<F&, Args&...>> {
+  using R = std::invoke_result_t<F&, Args&...>;
+  Future<R> fut;
+  detail::submit_blocking([fut, f = std::move(f), ... args = std::move(args)]() mutable {
+    try {
+      if constexpr (std::is_void_v<R>) {
+        f(args...);
+        fut.set_result();
+      } else {
+        fut.set_result(f(args...));
+      }
+    } catch (const InvalidStateError&) {
+      // The awaiting task was cancelled and the future with it: nobody wants the result.
+    } catch (...) {
+      if (!fut.done()) fut.set_exception(std::current_exception());
+    }
+  });
+  co_return co_await fut;
+}
+
+/// asyncio.run_coroutine_threadsafe: starts c on rt from a thread outside it and returns a
+/// std::future for its result. Throws std::runtime_error when called from one of rt's
+/// workers (blocking on the future there could deadlock) or after rt shut down.
+template <class T>
+std::future<T> run_coroutine_threadsafe(Coro<T> c, Runtime& rt);
+
+}  // namespace corio

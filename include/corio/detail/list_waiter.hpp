@@ -20,10 +20,20 @@ class ListWaiter : public Park, public WaitNode {
 
  protected:
   ~ListWaiter() = default;
+  /// On resume: CancelledError if the cancel ended the wait, or arrived after the wake.
+  void check_cancel() const {
+    if (task_ == nullptr) return;  // never suspended
+    if (cancelled_) throw_cancelled(task_);
+    check_cancel_on_resume(task_);
+  }
   TaskHeader* task_ = nullptr;
+  bool cancelled_ = false;  // the cancel ended the wait: await_resume throws CancelledError
 
  private:
-  static void fire(WaitNode* n) noexcept { wake(static_cast<ListWaiter*>(n)->task_); }
+  static void fire(WaitNode* n) noexcept {
+    auto* self = static_cast<ListWaiter*>(n);
+    wake(self->task_, self->owner);
+  }
 };
 
 }  // namespace corio::detail

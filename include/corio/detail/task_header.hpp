@@ -42,7 +42,9 @@ class Park {
   /// otherwise the wait still ends by itself (a task awaiting another passes the cancel on).
   virtual void cancel(TaskHeader* task) noexcept = 0;
 
-  int owner = -1;  // worker whose thread alone may touch the resource waited on; -1: any
+  /// The worker whose thread alone may touch the resource waited on (-1: any). Cancel is
+  /// delivered there, and the task resumes there.
+  int owner = -1;
 
  protected:
   ~Park() = default;
@@ -86,8 +88,10 @@ struct TaskHeader : Runnable {
 
 // Scheduler entry points, defined in runtime/. All are safe from any thread unless noted.
 
-/// The park of the running task completed: mark it woken and schedule it if idle.
-void wake(TaskHeader* t) noexcept;
+/// The park of the task completed: mark it woken and schedule it if idle. `owner` is the
+/// park's owner: a park bound to a worker (a timer, a ring op) resumes on that worker, so its
+/// await_resume may touch the worker's timers and ring.
+void wake(TaskHeader* t, int owner = -1) noexcept;
 /// Schedules a new task (first run). From a worker: its local queue; else the inject queue.
 void schedule_new(TaskHeader* t);
 /// Requests cancellation; false if the task was already done.
