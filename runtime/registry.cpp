@@ -9,7 +9,8 @@ Registry::Registry(std::size_t shards) : shards_(new Shard[shards]), n_(shards) 
 void Registry::add(TaskHeader* t, std::size_t shard) noexcept {
   Shard& s = shards_[shard];
   std::lock_guard g(s.lock);
-  t->id_ = ++s.next_id;
+  // asyncio numbers only unnamed tasks: a task named at creation uses up no number.
+  t->id_ = t->extra_.load(std::memory_order_relaxed) == nullptr ? ++s.next_id : 0;
   t->shard_ = static_cast<std::uint16_t>(shard);
   t->reg_prev_ = nullptr;
   t->reg_next_ = s.head;

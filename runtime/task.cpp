@@ -264,23 +264,6 @@ void yield_current(std::coroutine_handle<> h) noexcept {
   t_yield = true;
 }
 
-Task<void> current_task() {
-  TaskHeader* t = t_current;
-  if (t == nullptr) return {};
-  retain_task(t);
-  return Task<void>::adopt(static_cast<PromiseBase*>(t));
-}
-
-std::vector<Task<void>> all_tasks() {
-  Shared* sh = current_shared();
-  if (sh == nullptr) throw std::runtime_error("corio: all_tasks() needs a running event loop");
-  std::vector<Task<void>> out;
-  for (TaskHeader* t : sh->registry.snapshot_retained()) {
-    out.push_back(Task<void>::adopt(static_cast<PromiseBase*>(t)));
-  }
-  return out;
-}
-
 void report_never_awaited() noexcept {
   Shared* sh = current_shared();
   if (sh != nullptr && sh->opts.debug) {
@@ -305,3 +288,26 @@ void FutureCore::cancel_with(const char* msg) noexcept {
 }
 
 }  // namespace corio::detail
+
+namespace corio {
+
+// Public API: defined outside detail so that corio::current_task() and corio::all_tasks()
+// (declared in task.hpp) link.
+Task<void> current_task() {
+  detail::TaskHeader* t = detail::t_current;
+  if (t == nullptr) return {};
+  detail::retain_task(t);
+  return Task<void>::adopt(static_cast<detail::PromiseBase*>(t));
+}
+
+std::vector<Task<void>> all_tasks() {
+  detail::Shared* sh = detail::current_shared();
+  if (sh == nullptr) throw std::runtime_error("corio: all_tasks() needs a running event loop");
+  std::vector<Task<void>> out;
+  for (detail::TaskHeader* t : sh->registry.snapshot_retained()) {
+    out.push_back(Task<void>::adopt(static_cast<detail::PromiseBase*>(t)));
+  }
+  return out;
+}
+
+}  // namespace corio

@@ -23,7 +23,7 @@ std::string task_name(TaskHeader* t) {
     std::lock_guard g(x->mu);
     if (!x->name.empty()) return x->name;
   }
-  if (t->rt_ == nullptr) return "Task";
+  if (t->rt_ == nullptr || t->id_ == 0) return "Task";
   return "Task-" + std::to_string(t->rt_->registry.name_number(t));
 }
 

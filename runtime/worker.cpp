@@ -167,8 +167,11 @@ void Worker::loop_single() {
   while (!shared_.stopping.load(std::memory_order_acquire)) {
     maintenance();
     if (fifo_.empty()) {
+      // Jump only while some task is alive to wait for the time: like asyncio, whose loop
+      // stops with the main task, callbacks alone do not move the clock.
       if (shared_.opts.virtual_time && io_inflight_ == 0 &&
-          shared_.external_pending.load(std::memory_order_acquire) == 0) {
+          shared_.external_pending.load(std::memory_order_acquire) == 0 &&
+          shared_.registry.size() != 0) {
         if (TimerNode* n = timers_.top()) {
           if (n->deadline > virtual_now_) virtual_now_ = n->deadline;
           continue;
@@ -253,7 +256,12 @@ void Worker::park() {
     reap();
   }
   searching_ = shared_.idle.transition_from_parked(index_);
-  if (shared_.single) searching_ = false;
+  if (shared_.single && searching_) {
+    // Single-thread mode never searches: give back the searcher count notify() gave us, or
+    // num_searching_ stays at 1 and every later notify() (from a foreign thread) is dropped.
+    shared_.idle.transition_from_searching();
+    searching_ = false;
+  }
 }
 
 std::optional<std::int64_t> Worker::next_timeout() noexcept {

@@ -208,7 +208,10 @@ Coro<T> await_future(Future<T> f) {
 template <class... A>
   requires(sizeof...(A) > 0 && (detail::TaskLike<A> && ...))
 Coro<std::tuple<detail::result_t<typename detail::awaited<A>::type>...>> gather(A... aws) {
-  return detail::gather_tuple<A...>(std::make_tuple(detail::as_task(std::move(aws))...));
+  // Braced initialisation: the tasks are created left to right (a function call's
+  // arguments are evaluated in no fixed order), so asyncio's ordering holds.
+  return detail::gather_tuple<A...>(
+      std::tuple<Task<typename detail::awaited<A>::type>...>{detail::as_task(std::move(aws))...});
 }
 
 /// gather over a list of Coros; results in list order.
@@ -228,7 +231,7 @@ template <class... A>
 Coro<std::tuple<Outcome<detail::result_t<typename detail::awaited<A>::type>>...>> gather_settled(
     A... aws) {
   return detail::gather_settled_tuple<A...>(
-      std::make_tuple(detail::as_task(std::move(aws))...));
+      std::tuple<Task<typename detail::awaited<A>::type>...>{detail::as_task(std::move(aws))...});
 }
 template <class T>
 Coro<std::vector<Outcome<detail::result_t<T>>>> gather_settled(std::vector<Coro<T>> cs) {
