@@ -4,12 +4,10 @@
 
 #include <corio/errors.hpp>
 #include <corio/runtime.hpp>
+#include <corio/sync.hpp>
 #include <corio/task.hpp>
 
-// Areas that land one by one; each is included as soon as its header exists.
-#if __has_include(<corio/sync.hpp>)
-#include <corio/sync.hpp>
-#endif
+// Areas still being written; each is included as soon as its header exists.
 #if __has_include(<corio/net.hpp>)
 #include <corio/net.hpp>
 #endif

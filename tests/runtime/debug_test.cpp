@@ -1,0 +1,165 @@
+// Debug mode (asyncio's): a slow task step, a Coro destroyed without being awaited, and a
+// task exception nobody retrieved are reported on stderr — and nothing is reported when the
+// program did nothing wrong or debug mode is off.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include <corio/runtime.hpp>
+#include <corio/task.hpp>
+#include "support/corio_test.hpp"
+
+namespace corio {
+namespace {
+
+using namespace std::chrono_literals;
+using test::run_test;
+
+Options debug_options() {
+  return Options{.threads = 1, .virtual_time = true, .debug = true, .slow_step = 20ms};
+}
+
+Coro<int> answer() {
+  co_return 42;
+}
+
+Coro<void> raise_soon() {
+  co_await sleep(1ms);
+  throw std::runtime_error("lost error");
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+TEST(DebugTest, SlowStepIsReportedWithTheTaskName) {
+  testing::internal::CaptureStderr();
+  run_test(
+      []() -> Coro<void> {
+        auto slow = []() -> Coro<void> {
+          std::this_thread::sleep_for(60ms);  // blocks the loop: what debug mode catches
+          co_return;
+        };
+        co_await create_task(slow(), "sluggish");
+      },
+      debug_options());
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(contains(err, "Executing sluggish took")) << err;
+}
+
+TEST(DebugTest, FastStepsAreNotReported) {
+  testing::internal::CaptureStderr();
+  run_test(
+      []() -> Coro<void> {
+        for (int i = 0; i < 10; ++i) co_await sleep(1s);
+      },
+      debug_options());
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
+TEST(DebugTest, SlowStepIsNotReportedOutsideDebugMode) {
+  testing::internal::CaptureStderr();
+  run_test(
+      []() -> Coro<void> {
+        std::this_thread::sleep_for(150ms);
+        co_return;
+      },
+      test::virtual_time());
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
+TEST(DebugTest, NeverAwaitedCoroIsReported) {
+  testing::internal::CaptureStderr();
+  run_test(
+      []() -> Coro<void> {
+        { Coro<int> forgotten = answer(); }
+        co_return;
+      },
+      debug_options());
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(contains(err, "Coro")) << err;
+  EXPECT_TRUE(contains(err, "awaited")) << err;
+}
+
+TEST(DebugTest, AwaitedOrScheduledCorosAreNotReported) {
+  testing::internal::CaptureStderr();
+  run_test(
+      []() -> Coro<void> {
+        EXPECT_EQ(co_await answer(), 42);
+        Task<int> t = create_task(answer());
+        EXPECT_EQ(co_await t, 42);
+        Coro<int> moved = answer();
+        Coro<int> target = std::move(moved);  // the moved-from shell is empty, not forgotten
+        co_await target;
+      },
+      debug_options());
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
+TEST(DebugTest, NeverAwaitedCoroIsNotReportedOutsideDebugMode) {
+  testing::internal::CaptureStderr();
+  run_test([]() -> Coro<void> {
+    { Coro<int> forgotten = answer(); }
+    co_return;
+  });
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
+TEST(DebugTest, NeverRetrievedTaskExceptionIsReported) {
+  testing::internal::CaptureStderr();
+  run_test(
+      []() -> Coro<void> {
+        (void)create_task(raise_soon(), "careless");
+        co_await sleep(1s);
+      },
+      debug_options());
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(contains(err, "never retrieved")) << err;
+  EXPECT_TRUE(contains(err, "careless")) << err;
+  EXPECT_TRUE(contains(err, "lost error")) << err;
+}
+
+TEST(DebugTest, RetrievedTaskExceptionsAreNotReported) {
+  testing::internal::CaptureStderr();
+  run_test(
+      []() -> Coro<void> {
+        Task<void> awaited = create_task(raise_soon());
+        Task<void> inspected = create_task(raise_soon());
+        Task<void> via_result = create_task(raise_soon());
+        EXPECT_THROW(co_await awaited, std::runtime_error);
+        co_await sleep(1s);
+        EXPECT_NE(inspected.exception(), nullptr);
+        EXPECT_THROW(via_result.result(), std::runtime_error);
+      },
+      debug_options());
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
+TEST(DebugTest, CancelledTasksAreNotReported) {
+  testing::internal::CaptureStderr();
+  run_test(
+      []() -> Coro<void> {
+        auto forever = []() -> Coro<void> { co_await sleep(3600s); };
+        Task<void> t = create_task(forever());
+        co_await sleep(0s);
+        t.cancel();
+        co_await sleep(0s);
+      },
+      debug_options());
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
+TEST(DebugTest, NeverRetrievedExceptionIsNotReportedOutsideDebugMode) {
+  testing::internal::CaptureStderr();
+  run_test([]() -> Coro<void> {
+    (void)create_task(raise_soon());
+    co_await sleep(1s);
+  });
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
+}  // namespace
+}  // namespace corio

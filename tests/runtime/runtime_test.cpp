@@ -1,0 +1,242 @@
+// corio::run and Runtime: return values and exceptions, the end-of-run cancellation of tasks
+// still alive, a Runtime reused for several runs, spawn from foreign threads, Options checks.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <corio/runtime.hpp>
+#include <corio/task.hpp>
+#include "support/corio_test.hpp"
+
+namespace corio {
+namespace {
+
+using namespace std::chrono_literals;
+using test::run_test;
+
+TEST(RuntimeTest, RunReturnsMainsValue) {
+  EXPECT_EQ(corio::run([]() -> Coro<int> { co_return 7; }()), 7);
+  EXPECT_EQ(corio::run([]() -> Coro<std::string> { co_return "hi"; }(), test::virtual_time()),
+            "hi");
+}
+
+TEST(RuntimeTest, RunRethrowsMainsException) {
+  EXPECT_THROW(corio::run([]() -> Coro<void> {
+                 co_await sleep(1ms);
+                 throw std::out_of_range("main failed");
+               }()),
+               std::out_of_range);
+}
+
+TEST(RuntimeTest, RunCancelsAndAwaitsTasksStillAliveWhenMainReturns) {
+  std::atomic<int> cleaned{0};
+  std::atomic<bool> finished_normally{false};
+  // Tasks that outlive main must not live in main's frame: nor may the lambdas they run.
+  auto lingering = [&]() -> Coro<void> {
+    try {
+      co_await sleep(3600s);
+      finished_normally = true;
+      co_return;
+    } catch (const CancelledError&) {
+    }
+    co_await sleep(1s);  // clean-up may await; run() waits for it
+    ++cleaned;
+    throw CancelledError();
+  };
+  run_test([&]() -> Coro<void> {
+    for (int i = 0; i < 5; ++i) (void)create_task(lingering());
+    co_await sleep(0s);
+  });
+  EXPECT_EQ(cleaned.load(), 5);
+  EXPECT_FALSE(finished_normally.load());
+}
+
+TEST(RuntimeTest, RunCancelsTasksCreatedDuringShutdown) {
+  // A task cancelled at the end of run() may create another before it finishes; that one is
+  // cancelled too (asyncio.run repeats _cancel_all_tasks until none is left).
+  std::atomic<int> cancelled{0};
+  auto second = [&]() -> Coro<void> {
+    try {
+      co_await sleep(3600s);
+    } catch (const CancelledError&) {
+      ++cancelled;
+      throw;
+    }
+  };
+  auto first = [&]() -> Coro<void> {
+    try {
+      co_await sleep(3600s);
+    } catch (const CancelledError&) {
+      ++cancelled;
+      (void)create_task(second());
+      throw;
+    }
+  };
+  run_test(
+      [&]() -> Coro<void> {
+        (void)create_task(first());
+        co_await sleep(0s);
+      },
+      test::multi_thread(2));
+  EXPECT_EQ(cancelled.load(), 2);
+}
+
+TEST(RuntimeTest, RunShutsDownWithTasksOnEveryWorker) {
+  std::atomic<int> cancelled{0};
+  const auto start = std::chrono::steady_clock::now();
+  auto lingering = [&]() -> Coro<void> {
+    try {
+      co_await sleep(3600s);
+    } catch (const CancelledError&) {
+      ++cancelled;
+      throw;
+    }
+  };
+  run_test(
+      [&]() -> Coro<void> {
+        for (int i = 0; i < 200; ++i) (void)create_task(lingering());
+        co_await sleep(10ms);
+      },
+      test::multi_thread());
+  EXPECT_EQ(cancelled.load(), 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+}
+
+TEST(RuntimeTest, RuntimeRunsSeveralMainsInTurn) {
+  Runtime rt(test::multi_thread(2));
+  test::Watchdog dog(30s, "RuntimeRunsSeveralMainsInTurn");
+  EXPECT_EQ(rt.workers(), 2u);
+  for (int i = 0; i < 5; ++i) {
+    int v = rt.run([](int i) -> Coro<int> {
+      co_await sleep(1ms);
+      co_return i * 10;
+    }(i));
+    EXPECT_EQ(v, i * 10);
+  }
+  EXPECT_THROW(rt.run([]() -> Coro<void> {
+    throw std::runtime_error("third");
+    co_return;
+  }()),
+               std::runtime_error);
+  EXPECT_EQ(rt.run([]() -> Coro<int> { co_return 1; }()), 1);  // still usable after a throw
+}
+
+TEST(RuntimeTest, TasksKeepRunningBetweenRuns) {
+  Runtime rt(test::single_thread());
+  test::Watchdog dog(30s, "TasksKeepRunningBetweenRuns");
+  std::atomic<int> ticks{0};
+  auto tick = [&ticks]() -> Coro<void> {
+    for (;;) {
+      ++ticks;
+      co_await sleep(1ms);
+    }
+  };
+  Task<void> ticker = rt.run([&]() -> Coro<Task<void>> { co_return create_task(tick()); }());
+  EXPECT_TRUE(test::eventually([&] { return ticks.load() > 5; }));
+  EXPECT_FALSE(ticker.done());
+  rt.shutdown();  // cancels the ticker
+  EXPECT_TRUE(ticker.done());
+  EXPECT_TRUE(ticker.cancelled());
+}
+
+TEST(RuntimeTest, SpawnFromForeignThreads) {
+  Runtime rt(test::multi_thread(2));
+  test::Watchdog dog(30s, "SpawnFromForeignThreads");
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 250;
+  std::atomic<int> ran{0};
+  std::vector<std::thread> threads;
+  std::vector<std::vector<Task<int>>> tasks(kThreads);
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      for (int j = 0; j < kPerThread; ++j) {
+        tasks[static_cast<std::size_t>(i)].push_back(
+            rt.spawn([](std::atomic<int>& ran, int v) -> Coro<int> {
+              co_await sleep(0s);
+              ++ran;
+              co_return v;
+            }(ran, j)));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_TRUE(test::eventually([&] { return ran.load() == kThreads * kPerThread; }));
+  for (auto& ts : tasks) {
+    for (int j = 0; j < kPerThread; ++j) {
+      const Task<int>& t = ts[static_cast<std::size_t>(j)];
+      EXPECT_TRUE(test::eventually([&] { return t.done(); }));
+      EXPECT_EQ(t.result(), j);
+    }
+  }
+}
+
+TEST(RuntimeTest, SpawnAfterShutdownThrows) {
+  Runtime rt(test::single_thread());
+  rt.shutdown();
+  rt.shutdown();  // idempotent
+  EXPECT_THROW(rt.spawn([]() -> Coro<void> { co_return; }()), std::runtime_error);
+}
+
+TEST(RuntimeTest, RunFromAWorkerThrows) {
+  Runtime rt(test::single_thread());
+  test::Watchdog dog(30s, "RunFromAWorkerThrows");
+  rt.run([&]() -> Coro<void> {
+    EXPECT_THROW(rt.run([]() -> Coro<void> { co_return; }()), std::runtime_error);
+    co_return;
+  }());
+}
+
+TEST(RuntimeTest, OptionsAreChecked) {
+  EXPECT_THROW(Runtime(Options{.threads = 2, .virtual_time = true}), std::invalid_argument);
+  EXPECT_THROW(Runtime(Options{.threads = 0, .virtual_time = true}), std::invalid_argument);
+  Runtime one(Options{.threads = 1});
+  EXPECT_EQ(one.workers(), 1u);
+  Runtime all(Options{});
+  EXPECT_EQ(all.workers(), std::max(1u, std::thread::hardware_concurrency()));
+  EXPECT_EQ(all.options().threads, 0u);
+}
+
+TEST(RuntimeTest, SingleThreadModeRunsEveryTaskOnOneThread) {
+  run_test(
+      [&]() -> Coro<void> {
+        const auto tid = std::this_thread::get_id();
+        std::vector<Task<bool>> ts;
+        auto where = [tid]() -> Coro<bool> {
+          co_await sleep(1ms);
+          co_return std::this_thread::get_id() == tid;
+        };
+        for (int i = 0; i < 100; ++i) ts.push_back(create_task(where()));
+        for (auto& t : ts) EXPECT_TRUE(co_await t);
+      },
+      test::single_thread());
+}
+
+TEST(RuntimeTest, MultiThreadModeUsesEveryWorker) {
+  if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "one core";
+  std::mutex mu;
+  std::vector<std::thread::id> seen;
+  run_test(
+      [&]() -> Coro<void> {
+        auto spin = [&]() -> Coro<void> {
+          std::this_thread::sleep_for(1ms);  // block, so the other worker steals the rest
+          std::lock_guard g(mu);
+          if (std::find(seen.begin(), seen.end(), std::this_thread::get_id()) == seen.end()) {
+            seen.push_back(std::this_thread::get_id());
+          }
+          co_return;
+        };
+        std::vector<Task<void>> ts;
+        for (int i = 0; i < 200; ++i) ts.push_back(create_task(spin()));
+        for (auto& t : ts) co_await t;
+      },
+      test::multi_thread(2));
+  EXPECT_EQ(seen.size(), 2u);
+}
+
+}  // namespace
+}  // namespace corio
