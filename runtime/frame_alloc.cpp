@@ -25,7 +25,8 @@ void* frame_alloc(std::size_t n) {
 
 void frame_free(void* p, std::size_t n) noexcept {
 #ifdef CORIO_SYSTEM_FRAME_ALLOC
-  ::operator delete(p, n);
+  (void)n;  // clang does not declare sized delete without -fsized-deallocation
+  ::operator delete(p);
 #else
   mi_free_size(p, n);
 #endif
