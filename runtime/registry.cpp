@@ -4,7 +4,9 @@
 
 namespace corio::detail {
 
-Registry::Registry(std::size_t shards) : shards_(new Shard[shards]), n_(shards) {}
+Registry::Registry(std::size_t shards) : shards_(new Shard[shards]), n_(shards) {
+  for (std::size_t i = 0; i < shards; ++i) shards_[i].tasks.reserve(1024);
+}
 
 void Registry::add(TaskHeader* t, std::size_t shard) noexcept {
   Shard& s = shards_[shard];
@@ -12,24 +14,45 @@ void Registry::add(TaskHeader* t, std::size_t shard) noexcept {
   // asyncio numbers only unnamed tasks: a task named at creation uses up no number.
   t->id_ = t->extra_.load(std::memory_order_relaxed) == nullptr ? ++s.next_id : 0;
   t->shard_ = static_cast<std::uint16_t>(shard);
-  t->reg_prev_ = nullptr;
-  t->reg_next_ = s.head;
-  if (s.head != nullptr) s.head->reg_prev_ = t;
-  s.head = t;
-  ++s.count;
+  t->reg_index_ = static_cast<std::uint32_t>(s.tasks.size());
+  s.tasks.push_back(t);  // noexcept function: out of memory here terminates
+}
+
+void Registry::unlink(Shard& s, TaskHeader* t) noexcept {
+  TaskHeader* last = s.tasks.back();
+  last->reg_index_ = t->reg_index_;
+  s.tasks[t->reg_index_] = last;
+  s.tasks.pop_back();
 }
 
 void Registry::remove(TaskHeader* t) noexcept {
   Shard& s = shards_[t->shard_];
   std::lock_guard g(s.lock);
-  if (t->reg_prev_ != nullptr) {
-    t->reg_prev_->reg_next_ = t->reg_next_;
-  } else {
-    s.head = t->reg_next_;
+  unlink(s, t);
+}
+
+void Registry::defer_remove(TaskHeader* t) noexcept {
+  std::atomic<TaskHeader*>& head = shards_[t->shard_].deferred;
+  TaskHeader* h = head.load(std::memory_order_relaxed);
+  do {
+    t->defer_next_ = h;
+  } while (!head.compare_exchange_weak(h, t, std::memory_order_release,
+                                       std::memory_order_relaxed));
+}
+
+void Registry::drain_deferred(std::size_t shard) noexcept {
+  Shard& s = shards_[shard];
+  if (s.deferred.load(std::memory_order_relaxed) == nullptr) return;
+  TaskHeader* batch = s.deferred.exchange(nullptr, std::memory_order_acquire);
+  {
+    std::lock_guard g(s.lock);
+    for (TaskHeader* t = batch; t != nullptr; t = t->defer_next_) unlink(s, t);
   }
-  if (t->reg_next_ != nullptr) t->reg_next_->reg_prev_ = t->reg_prev_;
-  t->reg_prev_ = t->reg_next_ = nullptr;
-  --s.count;
+  while (batch != nullptr) {
+    TaskHeader* next = batch->defer_next_;
+    release_task(batch);  // Lifetime: batch may be gone
+    batch = next;
+  }
 }
 
 std::vector<TaskHeader*> Registry::snapshot_retained() {
@@ -37,10 +60,11 @@ std::vector<TaskHeader*> Registry::snapshot_retained() {
   for (std::size_t i = 0; i < n_; ++i) {
     Shard& s = shards_[i];
     std::lock_guard g(s.lock);
-    out.reserve(out.size() + s.count);
-    // Registered tasks are not complete, so they still hold the scheduler's reference and
-    // taking one more is safe.
-    for (TaskHeader* t = s.head; t != nullptr; t = t->reg_next_) {
+    out.reserve(out.size() + s.tasks.size());
+    // Registered tasks hold the scheduler's reference (or, once done, the deferred
+    // removal's), so taking one more is safe.
+    for (TaskHeader* t : s.tasks) {
+      if (t->waiters_.closed()) continue;  // done, waiting on a deferred stack
       retain_task(t);
       out.push_back(t);
     }
@@ -52,7 +76,7 @@ std::size_t Registry::size() noexcept {
   std::size_t n = 0;
   for (std::size_t i = 0; i < n_; ++i) {
     std::lock_guard g(shards_[i].lock);
-    n += shards_[i].count;
+    n += shards_[i].tasks.size();
   }
   return n;
 }

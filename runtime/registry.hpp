@@ -2,13 +2,20 @@
 // the cancel-everything step of shutdown.
 //
 // Invariants
-//   A task is linked in exactly one shard from create_task() until its run completes.
-//   Shard i belongs to worker i; tasks created outside any worker go to shard 0.
-//   A shard's list, count and id counter change only under the shard's lock.
+//   A task sits in exactly one shard's slot array from create_task() until its run completes,
+//   at tasks[t->reg_index_]. Shard i belongs to worker i; tasks created outside any worker go
+//   to shard 0. A shard's array, id counter and the tasks' reg_index_ change only under the
+//   shard's lock, and only the shard's worker (or, for shard 0, an outside thread spawning)
+//   takes it to add or remove: a task that finishes on another worker is queued on the
+//   shard's deferred stack, so the lock's cache line stays with its worker. Removal swaps the
+//   last slot in, so it touches one other task — the newest, usually still in cache — and
+//   never a neighbour in a list.
+//   Tasks on a deferred stack are done but still in the array (and hold a reference).
 // Memory ordering
-//   The lock orders every access; no field is read outside it.
+//   The lock orders the array. deferred is a Treiber stack: release pushes, acquire take.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -23,13 +30,18 @@ class Registry {
  public:
   explicit Registry(std::size_t shards);
 
-  /// Links t into `shard` and numbers it (id_, shard_).
+  /// Adds t to `shard` and numbers it (id_, shard_). Terminates if out of memory.
   void add(TaskHeader* t, std::size_t shard) noexcept;
-  /// Unlinks t from its shard.
+  /// Removes t from its shard.
   void remove(TaskHeader* t) noexcept;
-  /// Every registered task, each with a reference the caller must release.
+  /// A task registered on another shard finished here: queue it for that shard's owner,
+  /// who removes it and drops the reference it carries (drain_deferred). Any thread.
+  void defer_remove(TaskHeader* t) noexcept;
+  /// Owner of `shard`: removes and releases the tasks other workers finished.
+  void drain_deferred(std::size_t shard) noexcept;
+  /// Every registered task not yet done, each with a reference the caller must release.
   std::vector<TaskHeader*> snapshot_retained();
-  /// Number of tasks registered now.
+  /// Number of tasks registered now (done ones awaiting deferred removal included).
   std::size_t size() noexcept;
   /// asyncio's default name number: 1, 2, 3, ... in creation order on one worker.
   std::uint64_t name_number(const TaskHeader* t) const noexcept {
@@ -39,10 +51,13 @@ class Registry {
  private:
   struct alignas(64) Shard {
     SpinLock lock;
-    TaskHeader* head = nullptr;
-    std::size_t count = 0;
     std::uint32_t next_id = 0;
+    std::vector<TaskHeader*> tasks;
+    // On its own cache line: other workers write it, the owner's lock must not bounce.
+    alignas(64) std::atomic<TaskHeader*> deferred{nullptr};
   };
+  static void unlink(Shard& s, TaskHeader* t) noexcept;
+
   std::unique_ptr<Shard[]> shards_;
   std::size_t n_;
 };

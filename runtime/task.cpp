@@ -46,12 +46,20 @@ void destroy_task(TaskHeader* t) noexcept {
                  task_name(t).c_str(), what.c_str());
   }
   delete t->extra_.load(std::memory_order_acquire);
-  t->frame_.destroy();  // Lifetime: t is gone
+  t->resume_.destroy();  // the root frame (set by final_suspend). Lifetime: t is gone
 }
 
 /// The run that saw the coroutine reach final_suspend: unregister and drop the scheduler's
 /// reference (the waiters were already fired by complete_task).
 void finish_run(TaskHeader* t) noexcept {
+  if (t->shard_ != t_worker->index()) {
+    // Registered on another worker: rather than take that worker's lock from here (its
+    // cache line would bounce on every task), hand the removal to it. The scheduler's
+    // reference goes with the task; the owner releases it once unlinked.
+    t->state_.fetch_add(kComplete - kRunning, std::memory_order_acq_rel);
+    t->rt_->registry.defer_remove(t);
+    return;
+  }
   t->rt_->registry.remove(t);
   constexpr std::uint64_t kDelta = kComplete - kRunning - kRefOne;  // wraps: one fetch_add
   std::uint64_t prev = t->state_.fetch_add(kDelta, std::memory_order_acq_rel);
@@ -224,7 +232,6 @@ void throw_cancelled(TaskHeader* t) {
 
 void init_task(PromiseBase* p, std::coroutine_handle<> h, std::string name) noexcept {
   p->flags_ |= kIsTask;
-  p->frame_ = h;
   p->resume_ = h;
   p->run_fn = &run_task;
   // Two references: the scheduler's and the Task handle the caller gets.
@@ -242,12 +249,14 @@ void schedule_new(TaskHeader* t) {
   if (w == nullptr) throw std::runtime_error("corio: create_task() needs a running event loop");
   Shared& sh = w->shared();
   t->rt_ = &sh;
+  if (sh.opts.debug) t->outcome_flags_.store(kDebugTask, std::memory_order_relaxed);
   sh.registry.add(t, w->index());
   w->schedule_spawned(t);
 }
 
 void spawn_external(Shared* sh, TaskHeader* t) {
   t->rt_ = sh;
+  if (sh->opts.debug) t->outcome_flags_.store(kDebugTask, std::memory_order_relaxed);
   sh->registry.add(t, 0);
   sh->push_inject(t);
 }

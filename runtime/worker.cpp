@@ -3,6 +3,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <system_error>
 
@@ -56,6 +57,7 @@ void Worker::main(std::latch& ready, std::exception_ptr& error) {
   }
   free_leftover_timers();
   discard_leftovers();
+  shared_.registry.drain_deferred(index_);
   ring_.reset();
   t_worker = nullptr;
 }
@@ -90,7 +92,7 @@ void Worker::schedule_woken(Runnable* r, bool lifo) {
     r = prev;
   }
   push_local(r);
-  shared_.notify_work();
+  notify_pending_ = true;
 }
 
 void Worker::schedule_spawned(Runnable* r) {
@@ -99,7 +101,7 @@ void Worker::schedule_spawned(Runnable* r) {
     return;
   }
   if (!spawn_.push(r)) push_local(r);
-  shared_.notify_work();
+  notify_pending_ = true;
 }
 
 std::int64_t Worker::now() const noexcept {
@@ -140,6 +142,15 @@ void Worker::run(Runnable* r) noexcept {
   }
   budget_ = kBudget;
   r->run_fn(r);
+  flush_notify();
+}
+
+void Worker::flush_notify() noexcept {
+  // One look at the idle workers per step, however many tasks the step made runnable.
+  if (notify_pending_) {
+    notify_pending_ = false;
+    shared_.notify_work();
+  }
 }
 
 void Worker::loop_multi() {
@@ -226,7 +237,17 @@ Runnable* Worker::steal() noexcept {
     std::uint32_t v = (start + i) % n;
     if (v == index_) continue;
     Worker& victim = *shared_.workers[v];
-    if (Runnable* r = victim.spawn_.steal()) return r;
+    if (Runnable* r = victim.spawn_.steal()) {
+      // Take up to half of what is left (a few at most), so one steal feeds us for a while
+      // rather than one task per trip across the cores.
+      for (std::uint32_t k = std::min<std::uint32_t>(victim.spawn_.len() / 2, kStealBatch); k > 0;
+           --k) {
+        Runnable* more = victim.spawn_.steal();
+        if (more == nullptr) break;
+        if (!spawn_.push(more)) push_local(more);
+      }
+      return r;
+    }
     if (Runnable* r = victim.local_.steal_into(local_)) return r;
   }
   return next_global();
@@ -274,6 +295,7 @@ std::optional<std::int64_t> Worker::next_timeout() noexcept {
 // --- maintenance -----------------------------------------------------------------------
 
 bool Worker::maintenance() {
+  shared_.registry.drain_deferred(index_);
   bool any = drain_inbox();
   any |= fire_timers();
   if (io_inflight_ != 0) {
@@ -287,6 +309,7 @@ bool Worker::maintenance() {
       any = true;
     }
   }
+  flush_notify();
   return any;
 }
 

@@ -69,6 +69,8 @@ class Worker {
   static constexpr std::uint32_t kMaxLifoPolls = 3;
   static constexpr int kBudget = 128;
   static constexpr std::uint32_t kLocalCapacity = 256;
+  static constexpr std::uint32_t kSpawnCapacity = 8192;
+  static constexpr std::uint32_t kStealBatch = 32;
 
   void main(std::latch& ready, std::exception_ptr& error);
   void loop_multi();
@@ -83,6 +85,7 @@ class Worker {
   bool reap();
   bool drain_inbox();
   void park();
+  void flush_notify() noexcept;
   void arm_wake_read();
   std::optional<std::int64_t> next_timeout() noexcept;
   bool has_remote_work() noexcept;
@@ -103,6 +106,7 @@ class Worker {
   std::uint32_t tick_ = 0;
   int budget_ = kBudget;
   bool searching_ = false;
+  bool notify_pending_ = false;  // this step made work others could steal
   bool wake_armed_ = false;
   std::uint32_t io_inflight_ = 0;  // ring operations in flight, the wake read excluded
   std::uint64_t wake_buf_ = 0;
@@ -111,7 +115,7 @@ class Worker {
 
   // Remote
   LocalQueue<Runnable, kLocalCapacity> local_;
-  SpawnStack<Runnable> spawn_;
+  SpawnStack<Runnable, kSpawnCapacity> spawn_;
   std::mutex inbox_mu_;
   std::vector<Runnable*> inbox_;  // guarded by inbox_mu_
   std::atomic<bool> inbox_nonempty_{false};

@@ -30,7 +30,11 @@ void set_task_name(TaskHeader* t, std::string name);
 void add_task_callback(TaskHeader* t, std::function<void()> fn);
 /// Reports in debug mode, once, a task whose exception was never looked at.
 inline void mark_retrieved(TaskHeader* t) noexcept {
-  t->outcome_flags_.fetch_or(kRetrieved, std::memory_order_relaxed);
+  // Only debug mode reports never-retrieved exceptions: spare everyone else the RMW.
+  if ((t->outcome_flags_.load(std::memory_order_relaxed) & (kDebugTask | kRetrieved)) ==
+      kDebugTask) {
+    t->outcome_flags_.fetch_or(kRetrieved, std::memory_order_relaxed);
+  }
 }
 /// Budget (multi-thread mode): true when the running task has completed enough awaits
 /// without suspending that it should yield now, so that it cannot starve its worker.

@@ -67,6 +67,7 @@ struct FinalAwaiter {
     P& p = h.promise();
     p.flags_ |= kFinished;
     if (p.flags_ & kIsTask) {
+      p.resume_ = h;  // from now on the root frame: destroy_task frees it through resume_
       complete_task(&p);
       return std::noop_coroutine();
     }

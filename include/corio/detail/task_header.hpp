@@ -66,21 +66,25 @@ inline constexpr std::uint8_t kStarted = 1u << 1;     // the coroutine body has 
 inline constexpr std::uint8_t kFinished = 1u << 2;    // reached final_suspend
 inline constexpr std::uint8_t kResultCancelled = 1u << 3;  // finished with CancelledError
 inline constexpr std::uint8_t kRetrieved = 1u << 4;   // someone looked at the outcome (debug)
+inline constexpr std::uint8_t kDebugTask = 1u << 6;   // runs on a debug-mode runtime
 
 struct TaskExtra;
 class Shared;
 
 struct TaskHeader : Runnable {
   std::atomic<std::uint64_t> state_{0};
-  std::coroutine_handle<> resume_;  // innermost suspended coroutine of this task
-  std::coroutine_handle<> frame_;   // the root frame, destroyed at refcount zero
-  Park* park_ = nullptr;
+  // The innermost suspended coroutine of this task; once it finished, its root frame (which
+  // is what is destroyed at refcount zero).
+  std::coroutine_handle<> resume_;
+  union {
+    Park* park_ = nullptr;       // while alive: where the task waits (runner-owned)
+    TaskHeader* defer_next_;     // once complete: the registry's deferred-removal link
+  };
   WaitList waiters_;                // fired when the task is done
-  TaskHeader* reg_prev_ = nullptr;  // registry links, guarded by the shard's lock
-  TaskHeader* reg_next_ = nullptr;
   std::atomic<TaskExtra*> extra_{nullptr};  // name, cancel message, created lazily
   Shared* rt_ = nullptr;                    // the runtime the task runs on
   std::uint32_t id_ = 0;
+  std::uint32_t reg_index_ = 0;  // slot in the registry shard, guarded by the shard's lock
   std::uint16_t shard_ = 0;
   std::uint8_t flags_ = 0;
   std::atomic<std::uint8_t> outcome_flags_{0};  // kResultCancelled / kRetrieved, any thread

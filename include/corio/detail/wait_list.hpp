@@ -33,6 +33,7 @@ class WaitList {
  public:
   /// Adds n; returns false (n untouched) when the list is already closed.
   bool add(WaitNode* n) noexcept {
+    if (head_.load(std::memory_order_acquire) == kClosed) return false;
     std::uintptr_t h = lock();
     if (h == kClosed) {
       head_.store(kClosed, std::memory_order_release);
@@ -45,6 +46,8 @@ class WaitList {
 
   /// Takes n out before it fires. Returns false when close() already fired it.
   bool remove(WaitNode* n) noexcept {
+    // Closed and unlocked: every callback has run (they run under the lock), n included.
+    if (head_.load(std::memory_order_acquire) == kClosed) return false;
     std::uintptr_t h = lock();
     if (h == kClosed) {
       head_.store(kClosed, std::memory_order_release);
