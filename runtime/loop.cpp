@@ -13,6 +13,8 @@ namespace detail {
 
 namespace {
 
+}  // namespace
+
 void run_callback(Runnable* r) noexcept {
   auto* cs = static_cast<CallbackState*>(r);
   std::shared_ptr<CallbackState> keep = std::move(cs->self_);
@@ -36,6 +38,8 @@ void fire_callback_timer(Timer* t) noexcept {
   t_worker->schedule_woken(cs, false);
 }
 
+namespace {
+
 Worker& worker_or_throw(const char* what) {
   Worker* w = t_worker;
   if (w == nullptr) {
@@ -51,14 +55,14 @@ std::shared_ptr<CallbackState> CallbackState::make(std::function<void()> fn) {
   if (!fn) throw std::invalid_argument("corio: empty callback");
   auto cs = std::make_shared<CallbackState>();
   cs->fn = std::move(fn);
-  cs->run_fn = &run_callback;
-  cs->fire = &fire_callback_timer;
+  cs->Runnable::kind = Runnable::Kind::kCallback;
+  cs->Timer::kind = Timer::Kind::kCallback;
   cs->self_ = cs;
   return cs;
 }
 
 void CallbackState::discard(Runnable* r) noexcept {
-  if (r->run_fn != &run_callback) return;
+  if (r->kind != Runnable::Kind::kCallback) return;  // a task: nothing to free
   static_cast<CallbackState*>(r)->self_.reset();
 }
 

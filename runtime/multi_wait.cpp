@@ -53,7 +53,7 @@ void MultiWait::await_suspend(std::coroutine_handle<> h) {
   if (timeout_ns_) {
     // Set before any node is added: a node firing on another thread reads owner (the add's
     // lock orders it).
-    Timer::fire = &MultiWait::on_timer;
+    Timer::kind = Timer::Kind::kMultiWait;
     owner = timer_add(this, clock_now() + (*timeout_ns_ < 0 ? 0 : *timeout_ns_));
     timer_armed_ = true;
   }

@@ -12,26 +12,26 @@ void SleepAwaiter::await_suspend(std::coroutine_handle<> h) {
     throw std::runtime_error("corio: sleep() needs a running task");
   }
   task_ = detail::t_current;
-  if (ns_ <= 0) {
+  if (deadline <= 0) {
     detail::yield_current(h);
     return;
   }
-  fire = &SleepAwaiter::on_fire;
-  deadline = w->now() + ns_;
+  kind = Kind::kSleep;
+  deadline += w->now();
   w->timers().push(this);  // may throw bad_alloc: then nothing was changed
   owner = static_cast<int>(w->index());
   detail::park_current(this, h);
 }
 
 void SleepAwaiter::await_resume() const {
-  if (cancelled_) detail::throw_cancelled(task_);
+  if (cancelled.load(std::memory_order_relaxed)) detail::throw_cancelled(task_);
   detail::check_cancel_on_resume(task_);
 }
 
 void SleepAwaiter::cancel(detail::TaskHeader* t) noexcept {
   // Runs on the owning worker (owner), so the heap is ours to edit.
   if (detail::t_worker->timers().remove(this)) {
-    cancelled_ = true;
+    cancelled.store(true, std::memory_order_relaxed);  // read by our own resume, same worker
     detail::wake(t);
   }
 }

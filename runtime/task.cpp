@@ -233,7 +233,7 @@ void throw_cancelled(TaskHeader* t) {
 void init_task(PromiseBase* p, std::coroutine_handle<> h, std::string name) noexcept {
   p->flags_ |= kIsTask;
   p->resume_ = h;
-  p->run_fn = &run_task;
+  p->kind = Runnable::Kind::kTask;
   // Two references: the scheduler's and the Task handle the caller gets.
   p->state_.store(kScheduled | kWoken | 2 * kRefOne, std::memory_order_relaxed);
   if (!name.empty()) {
@@ -320,3 +320,17 @@ std::vector<Task<void>> all_tasks() {
 }
 
 }  // namespace corio
+
+namespace corio::detail {
+
+void run_callback(Runnable* r) noexcept;  // loop.cpp
+
+void run_runnable(Runnable* r) noexcept {
+  if (r->kind == Runnable::Kind::kTask) {
+    run_task(r);
+  } else {
+    run_callback(r);
+  }
+}
+
+}  // namespace corio::detail

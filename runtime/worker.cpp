@@ -141,7 +141,7 @@ void Worker::run(Runnable* r) noexcept {
     if (shared_.idle.transition_from_searching()) shared_.notify_work();
   }
   budget_ = kBudget;
-  r->run_fn(r);
+  run_runnable(r);
   flush_notify();
 }
 
@@ -321,7 +321,7 @@ bool Worker::fire_timers() {
     if (n->deadline > t) break;
     timers_.pop();
     auto* timer = static_cast<Timer*>(n);
-    timer->fire(timer);
+    fire_timer(timer);
     any = true;
   }
   return any;
@@ -350,7 +350,7 @@ bool Worker::drain_inbox() {
     batch.swap(inbox_);
     inbox_nonempty_.store(false, std::memory_order_relaxed);
   }
-  for (Runnable* r : batch) r->run_fn(r);
+  for (Runnable* r : batch) run_runnable(r);
   return !batch.empty();
 }
 
@@ -377,7 +377,7 @@ void Worker::free_leftover_timers() noexcept {
   timers_.drain([](TimerNode* n) {
     auto* t = static_cast<Timer*>(n);
     t->cancelled.store(true, std::memory_order_relaxed);
-    t->fire(t);
+    fire_timer(t);
   });
 }
 

@@ -180,17 +180,18 @@ Task<T> create_task(Coro<T> c, std::string name = {}) {
 /// The awaiter behind sleep(); see there.
 class [[nodiscard]] SleepAwaiter final : public detail::Park, private detail::Timer {
  public:
-  explicit SleepAwaiter(std::int64_t ns) noexcept : ns_(ns) {}
+  explicit SleepAwaiter(std::int64_t ns) noexcept { deadline = ns; }  // relative until armed
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h);
   void await_resume() const;
   void cancel(detail::TaskHeader* t) noexcept override;
 
  private:
+  friend void detail::fire_timer(detail::Timer* t) noexcept;
   static void on_fire(detail::Timer* t) noexcept;
+  // Kept small: a sleeping task is mostly this frame. The delay lives in Timer::deadline
+  // until await_suspend makes it absolute; Timer::cancelled says the cancel ended the sleep.
   detail::TaskHeader* task_ = nullptr;
-  std::int64_t ns_;
-  bool cancelled_ = false;
 };
 
 /// Suspends the task for `d` (asyncio.sleep). `sleep(0s)` yields: every task already ready

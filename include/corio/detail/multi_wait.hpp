@@ -70,6 +70,7 @@ class MultiWait final : public Park, private Timer {
 
  private:
   static void fire(WaitNode* n) noexcept;
+  friend void fire_timer(Timer* t) noexcept;
   static void on_timer(Timer* t) noexcept;
   bool satisfied(PromiseBase* p, bool all_done) const noexcept;
   void note_error(const Node* n) noexcept;

@@ -25,10 +25,11 @@
 
 namespace corio::detail {
 
-/// Anything a worker can run: a task or a queued callback.
+/// Anything a worker can run: a task or a queued callback. A one-byte tag rather than a
+/// function pointer, so that it shares a word with the task's small fields.
 struct Runnable {
-  using Fn = void (*)(Runnable*) noexcept;
-  Fn run_fn = nullptr;
+  enum class Kind : std::uint8_t { kTask, kCallback };
+  Kind kind = Kind::kTask;
 };
 
 struct TaskHeader;
@@ -72,6 +73,10 @@ struct TaskExtra;
 class Shared;
 
 struct TaskHeader : Runnable {
+  // The small fields first: they fill the word that starts with Runnable's tag.
+  std::uint8_t flags_ = 0;
+  std::uint16_t shard_ = 0;
+  std::uint32_t id_ = 0;
   std::atomic<std::uint64_t> state_{0};
   // The innermost suspended coroutine of this task; once it finished, its root frame (which
   // is what is destroyed at refcount zero).
@@ -83,14 +88,14 @@ struct TaskHeader : Runnable {
   WaitList waiters_;                // fired when the task is done
   std::atomic<TaskExtra*> extra_{nullptr};  // name, cancel message, created lazily
   Shared* rt_ = nullptr;                    // the runtime the task runs on
-  std::uint32_t id_ = 0;
   std::uint32_t reg_index_ = 0;  // slot in the registry shard, guarded by the shard's lock
-  std::uint16_t shard_ = 0;
-  std::uint8_t flags_ = 0;
   std::atomic<std::uint8_t> outcome_flags_{0};  // kResultCancelled / kRetrieved, any thread
 };
 
 // Scheduler entry points, defined in runtime/. All are safe from any thread unless noted.
+
+/// Runs what a worker popped from a queue (a task step or a callback).
+void run_runnable(Runnable* r) noexcept;
 
 /// The park of the task completed: mark it woken and schedule it if idle. `owner` is the
 /// park's owner: a park bound to a worker (a timer, a ring op) resumes on that worker, so its

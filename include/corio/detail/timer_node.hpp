@@ -14,14 +14,19 @@ struct TimerNode {
   bool in_heap() const noexcept { return index != kNotInHeap; }
 };
 
-/// A timer with its action. Only the worker whose heap holds it touches it.
+/// A timer with its action. Only the worker whose heap holds it touches it. The action is a
+/// one-byte tag in TimerNode's padding rather than a function pointer: a sleeping task is
+/// mostly its frame, and this keeps the frame in a smaller allocation class.
 struct Timer : TimerNode {
-  using Fn = void (*)(Timer*) noexcept;
-  Fn fire = nullptr;  // runs on the owning worker when the deadline passes (or at shutdown)
-  /// Callback timers only: set by TimerHandle::cancel() from any thread; fire() then only
-  /// frees. Sleeps are cancelled through their park instead.
+  enum class Kind : std::uint8_t { kSleep, kMultiWait, kCallback };
+  Kind kind = Kind::kSleep;
+  /// Callback timers: set by TimerHandle::cancel() from any thread; firing then only frees.
+  /// Sleeps: set by the cancel that removed the timer, read when the task resumes.
   std::atomic<bool> cancelled{false};
 };
+
+/// Runs t's action on its worker (the deadline passed, or shutdown frees a callback).
+void fire_timer(Timer* t) noexcept;
 
 /// Adds t to the calling worker's heap at `deadline` (ns on its clock); returns its index.
 /// Throws std::runtime_error outside a worker, std::bad_alloc when the heap cannot grow.
