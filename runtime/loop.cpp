@@ -108,30 +108,23 @@ TimerHandle Loop::call_soon(std::function<void()> fn) {
 
 TimerHandle Loop::call_later_ns(std::int64_t delay_ns, std::function<void()> fn) {
   detail::Worker& w = detail::worker_or_throw("call_later");
+  return call_at_ns(w.now() + (delay_ns < 0 ? 0 : delay_ns), std::move(fn));
+}
+
+TimerHandle Loop::call_at(double when, std::function<void()> fn) {
+  detail::worker_or_throw("call_at");
+  return call_at_ns(static_cast<std::int64_t>(when * 1e9), std::move(fn));
+}
+
+TimerHandle Loop::call_at_ns(std::int64_t deadline, std::function<void()> fn) {
   auto cs = detail::CallbackState::make(std::move(fn));
-  std::int64_t deadline = w.now() + (delay_ns < 0 ? 0 : delay_ns);
   cs->when = static_cast<double>(deadline) / 1e9;
   try {
     detail::timer_add(cs.get(), deadline);
   } catch (...) {
-    cs->self_.reset();
+    cs->self_.reset();  // never queued: drop the queue's reference
     throw;
   }
-  return TimerHandle(std::move(cs));
-}
-
-TimerHandle Loop::call_at(double when, std::function<void()> fn) {
-  detail::Worker& w = detail::worker_or_throw("call_at");
-  auto cs = detail::CallbackState::make(std::move(fn));
-  auto deadline = static_cast<std::int64_t>(when * 1e9);
-  cs->when = when;
-  try {
-    detail::timer_add(cs.get(), deadline);
-  } catch (...) {
-    cs->self_.reset();
-    throw;
-  }
-  (void)w;
   return TimerHandle(std::move(cs));
 }
 

@@ -85,6 +85,7 @@ class Loop {
 
  private:
   TimerHandle call_later_ns(std::int64_t delay_ns, std::function<void()> fn);
+  TimerHandle call_at_ns(std::int64_t deadline_ns, std::function<void()> fn);
   detail::Shared* s_;
 };
 
