@@ -55,8 +55,10 @@ BENCHMARK(BM_Fib)->ArgNames({"n", "threads"})->Args({30, 1})->Args({30, 2})
     ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_FibVector)->ArgNames({"n", "threads"})->Args({30, 1})->Args({30, 2})
     ->Unit(benchmark::kMillisecond)->UseRealTime();
+// No depth 7 on one worker: single-thread mode is FIFO, so the tree unfolds breadth-first
+// and all 11.1 M frames would be alive at once (gigabytes).
 BENCHMARK(BM_Skynet)->ArgNames({"depth", "threads"})->Args({6, 1})->Args({6, 2})
-    ->Args({7, 1})->Args({7, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Args({7, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

@@ -4,12 +4,14 @@
 
 namespace corio::detail {
 
-std::optional<std::uint32_t> Idle::worker_to_notify() noexcept {
-  // Fast path without a fence: when every worker is awake, or one searches, nobody needs
-  // waking. A stale answer here can only delay parallelism, never lose work: the caller's
-  // own worker runs what it pushed, and the next push sees the sleeper.
-  if (num_searching_.load(std::memory_order_relaxed) != 0 ||
-      num_unparked_.load(std::memory_order_relaxed) == n_) {
+std::optional<std::uint32_t> Idle::worker_to_notify(bool pusher_runs_it) noexcept {
+  // Fast path without a fence, only for a worker that pushed onto its own queues: a stale
+  // "everyone is awake" can then only delay parallelism, never lose work, because that
+  // worker runs what it pushed itself. Work pushed where no running worker will look (the
+  // inject queue, from outside) must take the fenced path, or a worker parking right now
+  // could miss it while we miss the worker.
+  if (pusher_runs_it && (num_searching_.load(std::memory_order_relaxed) != 0 ||
+                         num_unparked_.load(std::memory_order_relaxed) == n_)) {
     return std::nullopt;
   }
   // seq_cst: the caller's publication of work must be ordered before our read of the

@@ -28,7 +28,7 @@ class Idle {
 
   /// Called after work was made available to others. Returns the worker to unpark, if any;
   /// that worker is counted as searching.
-  std::optional<std::uint32_t> worker_to_notify() noexcept;
+  std::optional<std::uint32_t> worker_to_notify(bool pusher_runs_it) noexcept;
 
   /// Before a worker steals: false when enough workers search already.
   bool transition_to_searching() noexcept;

@@ -63,7 +63,11 @@ void Runtime::shutdown() {
   for (;;) {
     std::vector<detail::TaskHeader*> tasks = shared_->registry.snapshot_retained();
     if (tasks.empty()) break;
+    // asyncio cancels them all before the loop runs again: hold virtual time still until
+    // every cancel is in, so no task reaches its deadline between two cancels.
+    shared_->clock_paused.store(true, std::memory_order_release);
     for (detail::TaskHeader* t : tasks) detail::cancel_task(t, nullptr);
+    shared_->resume_clock();  // cancelled tasks may sleep while they clean up
     for (detail::TaskHeader* t : tasks) {
       detail::block_until_done(t);
       detail::release_task(t);

@@ -78,8 +78,13 @@ void Shared::push_inject(Runnable* r) {
   notify_work();
 }
 
-void Shared::notify_work() noexcept {
-  if (auto w = idle.worker_to_notify()) workers[*w]->unpark();
+void Shared::notify_work(bool pusher_runs_it) noexcept {
+  if (auto w = idle.worker_to_notify(pusher_runs_it)) workers[*w]->unpark();
+}
+
+void Shared::resume_clock() noexcept {
+  clock_paused.store(false, std::memory_order_release);
+  for (auto& w : workers) w->unpark();
 }
 
 std::int64_t Shared::real_now() const noexcept { return steady_ns() - start_ns_; }

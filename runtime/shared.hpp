@@ -36,9 +36,12 @@ class Shared {
   /// From any thread: queue r on the inject queue and wake a worker for it.
   void push_inject(Runnable* r);
   /// Work became available to other workers: wake a parked one if nobody searches.
-  void notify_work() noexcept;
+  /// pusher_runs_it: the caller is a worker that pushed onto its own queues (see Idle).
+  void notify_work(bool pusher_runs_it = false) noexcept;
 
   std::int64_t real_now() const noexcept;  // ns since the runtime started
+  /// Clears clock_paused and unparks the workers so that an idle one looks at its timers.
+  void resume_clock() noexcept;
 
   const Options opts;
   const std::uint32_t nworkers;
@@ -55,6 +58,9 @@ class Shared {
   /// Operations that will wake a task from outside the workers (to_thread jobs, and so on).
   /// Virtual time does not jump while any are pending.
   std::atomic<std::int64_t> external_pending{0};
+  /// Set when a Runtime::run main task finishes, cleared by the next spawn from outside and
+  /// by shutdown: virtual time does not jump meanwhile (asyncio's loop is stopped then).
+  std::atomic<bool> clock_paused{false};
 
  private:
   const std::int64_t start_ns_;

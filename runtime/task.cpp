@@ -211,6 +211,10 @@ void release_task(TaskHeader* t) noexcept {
 }
 
 void complete_task(PromiseBase* p) noexcept {
+  // asyncio stops the loop when run()'s main task is done: in virtual time the clock must not
+  // run on to other tasks' deadlines before shutdown cancels them. Set before the waiters
+  // fire, so the thread in run() (which restarts the clock) comes after.
+  if (p->flags_ & kIsMain) p->rt_->clock_paused.store(true, std::memory_order_release);
   if (p->error_) {
     try {
       std::rethrow_exception(p->error_);
@@ -255,6 +259,7 @@ void schedule_new(TaskHeader* t) {
 }
 
 void spawn_external(Shared* sh, TaskHeader* t) {
+  sh->clock_paused.store(false, std::memory_order_release);
   t->rt_ = sh;
   if (sh->opts.debug) t->outcome_flags_.store(kDebugTask, std::memory_order_relaxed);
   sh->registry.add(t, 0);

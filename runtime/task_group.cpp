@@ -11,10 +11,6 @@ namespace corio::detail {
 //   parked in wait(), woken once when running reaches zero. Everything is under mu.
 class TaskGroupState {
  public:
-  struct ChildNode : WaitNode {
-    std::shared_ptr<TaskGroupState> group;
-    Task<void> task;
-  };
 
   std::mutex mu;
   std::vector<Task<void>> children;
@@ -25,7 +21,7 @@ class TaskGroupState {
   bool cancelled = false;  // the task in wait() was cancelled
   TaskHeader* waiter = nullptr;
 
-  static void on_child_done(WaitNode* n) noexcept;
+  static void child_done(TaskGroupState& s, const Task<void>& task) noexcept;
   /// Cancels every running child (outside mu: cancel_task may take other locks).
   void cancel_all() noexcept {
     std::vector<Task<void>> snapshot;
@@ -38,17 +34,15 @@ class TaskGroupState {
   }
 };
 
-void TaskGroupState::on_child_done(WaitNode* n) noexcept {
-  auto* node = static_cast<ChildNode*>(n);
-  TaskGroupState& s = *node->group;
-  PromiseBase* p = node->task.header();
+void TaskGroupState::child_done(TaskGroupState& s, const Task<void>& task) noexcept {
+  PromiseBase* p = task.header();
   bool failed = p->error_ != nullptr &&
                 (p->outcome_flags_.load(std::memory_order_relaxed) & kResultCancelled) == 0;
   bool start_abort = false;
   TaskHeader* to_wake = nullptr;
   {
     std::lock_guard g(s.mu);
-    auto it = std::find(s.children.begin(), s.children.end(), node->task);
+    auto it = std::find(s.children.begin(), s.children.end(), task);
     if (it != s.children.end()) s.children.erase(it);
     if (failed) {
       mark_retrieved(p);
@@ -57,9 +51,7 @@ void TaskGroupState::on_child_done(WaitNode* n) noexcept {
     }
     if (--s.running == 0 && s.waiter != nullptr) to_wake = std::exchange(s.waiter, nullptr);
   }
-  std::shared_ptr<TaskGroupState> keep = std::move(node->group);
-  delete node;
-  if (start_abort) keep->cancel_all();
+  if (start_abort) s.cancel_all();
   if (to_wake != nullptr) wake(to_wake);
 }
 
@@ -73,16 +65,22 @@ void task_group_check_open(const TaskGroupState& s) {
 }
 
 void task_group_add(const std::shared_ptr<TaskGroupState>& s, Task<void> t) {
-  auto* node = new TaskGroupState::ChildNode;
-  node->group = s;
-  node->task = t;
-  node->fn = &TaskGroupState::on_child_done;
   {
     std::lock_guard g(s->mu);
     ++s->running;
     s->children.push_back(t);
   }
-  if (!t.header()->waiters_.add(node)) TaskGroupState::on_child_done(node);
+  try {
+    // A done callback, as asyncio's TaskGroup uses: it runs after the step that finished the
+    // child, so siblings finishing in the same round report their own errors before the
+    // group reacts to the first one.
+    add_task_callback(t.header(), [s, t] { TaskGroupState::child_done(*s, t); });
+  } catch (...) {
+    std::lock_guard g(s->mu);
+    --s->running;
+    s->children.pop_back();
+    throw;
+  }
 }
 
 namespace {

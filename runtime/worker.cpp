@@ -149,7 +149,7 @@ void Worker::flush_notify() noexcept {
   // One look at the idle workers per step, however many tasks the step made runnable.
   if (notify_pending_) {
     notify_pending_ = false;
-    shared_.notify_work();
+    shared_.notify_work(true);
   }
 }
 
@@ -182,6 +182,7 @@ void Worker::loop_single() {
       // stops with the main task, callbacks alone do not move the clock.
       if (shared_.opts.virtual_time && io_inflight_ == 0 &&
           shared_.external_pending.load(std::memory_order_acquire) == 0 &&
+          !shared_.clock_paused.load(std::memory_order_acquire) &&
           shared_.registry.size() != 0) {
         if (TimerNode* n = timers_.top()) {
           if (n->deadline > virtual_now_) virtual_now_ = n->deadline;

@@ -24,8 +24,8 @@ namespace corio {
 
 void Condition::check_locked(const char* what) const {
   if (!lock_->locked()) {
-    throw std::runtime_error(std::string("corio: Condition::") + what +
-                             "(): cannot " + what + " on un-acquired lock");
+    throw std::runtime_error(std::string("corio: Condition::") + what + "(): cannot " + what +
+                             " on un-acquired lock");
   }
 }
 

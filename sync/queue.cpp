@@ -80,8 +80,14 @@ void QueueBase::task_done_impl() {
   wake_chain(chain);
 }
 
-void QueueBase::throw_shut_down() { throw QueueShutDown(); }
-void QueueBase::throw_full() { throw QueueFull(); }
-void QueueBase::throw_empty() { throw QueueEmpty(); }
+void QueueBase::throw_shut_down() {
+  throw QueueShutDown();
+}
+void QueueBase::throw_full() {
+  throw QueueFull();
+}
+void QueueBase::throw_empty() {
+  throw QueueEmpty();
+}
 
 }  // namespace corio::detail

@@ -110,7 +110,7 @@ class Runtime {
   template <class T>
   T run(Coro<T> main) {
     detail::check_not_in_worker("Runtime::run() cannot be called from a running event loop");
-    Task<T> t = spawn(std::move(main));
+    Task<T> t = spawn_impl(std::move(main), {}, true);
     detail::block_until_done(t.header());
     if constexpr (std::is_void_v<T>) {
       t.result();
@@ -122,13 +122,7 @@ class Runtime {
   /// Schedules c as a new task. Safe from any thread, including the workers.
   template <class T>
   Task<T> spawn(Coro<T> c, std::string name = {}) {
-    detail::check_open(shared_.get());
-    auto h = c.release();
-    if (!h) throw InvalidStateError("corio: spawning an empty Coro");
-    detail::init_task(&h.promise(), h, std::move(name));
-    Task<T> t = Task<T>::adopt(&h.promise());
-    detail::spawn_external(shared_.get(), &h.promise());
-    return t;
+    return spawn_impl(std::move(c), std::move(name), false);
   }
 
   /// Cancels every task still alive, waits for them to finish and stops the workers.
@@ -141,6 +135,18 @@ class Runtime {
   std::size_t workers() const noexcept;
 
  private:
+  template <class T>
+  Task<T> spawn_impl(Coro<T> c, std::string name, bool main) {
+    detail::check_open(shared_.get());
+    auto h = c.release();
+    if (!h) throw InvalidStateError("corio: spawning an empty Coro");
+    detail::init_task(&h.promise(), h, std::move(name));
+    if (main) h.promise().flags_ |= detail::kIsMain;
+    Task<T> t = Task<T>::adopt(&h.promise());
+    detail::spawn_external(shared_.get(), &h.promise());
+    return t;
+  }
+
   std::unique_ptr<detail::Shared> shared_;
 };
 

@@ -30,16 +30,14 @@ corio::Coro<int> factorial(std::vector<std::string>& out, std::string name, int 
 TEST(PublicApi, GatherOfTasksInterleavesLikeAsyncio) {
   std::vector<std::string> out;
   auto main = [&]() -> corio::Coro<std::vector<int>> {
-    auto [a, b, c] =
-        co_await corio::gather(factorial(out, "A", 2), factorial(out, "B", 3),
-                               factorial(out, "C", 4));
+    auto [a, b, c] = co_await corio::gather(factorial(out, "A", 2), factorial(out, "B", 3),
+                                            factorial(out, "C", 4));
     EXPECT_DOUBLE_EQ(corio::get_running_loop().time(), 3.0);
     co_return std::vector<int>{a, b, c};
   };
   auto results = corio::run(main(), corio::Options{.threads = 1, .virtual_time = true});
   EXPECT_EQ(results, (std::vector<int>{2, 6, 24}));
-  EXPECT_EQ(out, (std::vector<std::string>{"A i=2", "B i=2", "C i=2", "B i=3", "C i=3",
-                                           "C i=4"}));
+  EXPECT_EQ(out, (std::vector<std::string>{"A i=2", "B i=2", "C i=2", "B i=3", "C i=3", "C i=4"}));
 }
 
 TEST(PublicApi, TasksFuturesAndCancellation) {

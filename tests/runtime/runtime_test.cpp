@@ -34,46 +34,57 @@ TEST(RuntimeTest, RunRethrowsMainsException) {
 }
 
 TEST(RuntimeTest, RunCancelsAndAwaitsTasksStillAliveWhenMainReturns) {
-  std::atomic<int> cleaned{0};
-  std::atomic<bool> finished_normally{false};
-  // Tasks that outlive main must not live in main's frame: nor may the lambdas they run.
-  auto lingering = [&]() -> Coro<void> {
-    try {
-      co_await sleep(3600s);
-      finished_normally = true;
-      co_return;
-    } catch (const CancelledError&) {
+  // asyncio.run stops the loop when main is done, then cancels the rest: in virtual time the
+  // clock must not run on to the lingering tasks' deadlines in between. Repeated, because
+  // the end of main and the start of the cancellation race.
+  for (Options opts : {test::virtual_time(), test::single_thread(), test::multi_thread(2)}) {
+    for (int run = 0; run < 10; ++run) {
+      std::atomic<int> started{0};
+      std::atomic<int> cleaned{0};
+      std::atomic<int> finished_normally{0};
+      // Tasks that outlive main must not live in main's frame, nor may the lambdas they run.
+      auto lingering = [&]() -> Coro<void> {
+        ++started;
+        try {
+          co_await sleep(3600s);
+          ++finished_normally;
+          co_return;
+        } catch (const CancelledError&) {
+        }
+        co_await sleep(1ms);  // clean-up may await; run() waits for it
+        ++cleaned;
+        throw CancelledError();
+      };
+      run_test(
+          [&]() -> Coro<void> {
+            for (int i = 0; i < 5; ++i) (void)create_task(lingering());
+            // One yield lets them all start in single-thread mode; with several workers a
+            // stolen task may start later, and a task cancelled before it starts never runs
+            // its body (asyncio), so wait until every one is inside its sleep.
+            do {
+              co_await sleep(0s);
+            } while (started.load() < 5);
+          },
+          opts);
+      ASSERT_EQ(cleaned.load(), 5)
+          << "threads=" << opts.threads << " virtual=" << opts.virtual_time << " run " << run;
+      ASSERT_EQ(finished_normally.load(), 0);
     }
-    co_await sleep(1s);  // clean-up may await; run() waits for it
-    ++cleaned;
-    throw CancelledError();
-  };
-  run_test([&]() -> Coro<void> {
-    for (int i = 0; i < 5; ++i) (void)create_task(lingering());
-    co_await sleep(0s);
-  });
-  EXPECT_EQ(cleaned.load(), 5);
-  EXPECT_FALSE(finished_normally.load());
+  }
 }
 
 TEST(RuntimeTest, RunCancelsTasksCreatedDuringShutdown) {
   // A task cancelled at the end of run() may create another before it finishes; that one is
-  // cancelled too (asyncio.run repeats _cancel_all_tasks until none is left).
-  std::atomic<int> cancelled{0};
-  auto second = [&]() -> Coro<void> {
-    try {
-      co_await sleep(3600s);
-    } catch (const CancelledError&) {
-      ++cancelled;
-      throw;
-    }
-  };
+  // cancelled too, before or after its first step (asyncio.run's cancellation round).
+  std::atomic<int> first_cancelled{0};
+  Task<void> second_task;  // written by `first` on a worker, read after run() joined them
+  auto second = []() -> Coro<void> { co_await sleep(3600s); };
   auto first = [&]() -> Coro<void> {
     try {
       co_await sleep(3600s);
     } catch (const CancelledError&) {
-      ++cancelled;
-      (void)create_task(second());
+      ++first_cancelled;
+      second_task = create_task(second());
       throw;
     }
   };
@@ -83,7 +94,10 @@ TEST(RuntimeTest, RunCancelsTasksCreatedDuringShutdown) {
         co_await sleep(0s);
       },
       test::multi_thread(2));
-  EXPECT_EQ(cancelled.load(), 2);
+  EXPECT_EQ(first_cancelled.load(), 1);
+  ASSERT_TRUE(second_task.valid());
+  EXPECT_TRUE(second_task.done());
+  EXPECT_TRUE(second_task.cancelled());
 }
 
 TEST(RuntimeTest, RunShutsDownWithTasksOnEveryWorker) {

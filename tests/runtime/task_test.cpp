@@ -246,6 +246,36 @@ TEST(TaskTest, TaskWithoutHandlesRunsToCompletionWhileMainWaits) {
   EXPECT_EQ(done, 100);
 }
 
+TEST(TaskTest, HandleMayOutliveItsRuntime) {
+  // As in asyncio, a finished task object stays usable after its loop is gone.
+  Task<int> kept;
+  {
+    Runtime rt(test::single_thread());
+    kept = rt.run([]() -> Coro<Task<int>> {
+      Task<int> t = create_task(value_after(1ms, 8));
+      co_await t;
+      co_return t;
+    }());
+  }
+  EXPECT_TRUE(kept.done());
+  EXPECT_EQ(kept.result(), 8);
+  EXPECT_EQ(kept.get_name(), "Task-2");
+  kept = Task<int>();  // the last handle: frees the frame without touching the runtime
+}
+
+TEST(TaskTest, FailedTaskHandleMayOutliveItsDebugRuntime) {
+  Task<void> kept;
+  run_test(
+      [&]() -> Coro<void> {
+        kept = create_task(raise_after(1ms));
+        co_await sleep(1s);
+      },
+      Options{.threads = 1, .virtual_time = true, .debug = true});
+  EXPECT_TRUE(kept.done());
+  EXPECT_THROW(kept.result(), std::runtime_error);
+  kept = Task<void>();
+}
+
 TEST(TaskTest, CreateTaskOutsideARunningLoopThrows) {
   EXPECT_THROW(create_task(value_after(1ms, 1)), std::runtime_error);
 }
@@ -288,6 +318,23 @@ TEST(TaskTest, AllTasksListsTheLiveTasks) {
     EXPECT_FALSE(contains(all, a));
     co_await b;
   });
+}
+
+TEST(TaskTest, AllTasksNeverListsADoneTask) {
+  // asyncio.all_tasks() returns the tasks not yet done. In multi-thread mode the awaiter of a
+  // finished task may run on another worker while the finished task's worker is still
+  // wrapping it up; it must not show up then either.
+  int listed_done = 0;
+  run_test(
+      [&]() -> Coro<void> {
+        for (int i = 0; i < 2000; ++i) {
+          Task<int> t = create_task(test::ready(i));
+          co_await t;
+          for (const Task<void>& x : all_tasks()) listed_done += x.done() ? 1 : 0;
+        }
+      },
+      test::multi_thread(2));
+  EXPECT_EQ(listed_done, 0);
 }
 
 TEST(TaskTest, AllTasksOutsideALoopThrows) {

@@ -50,8 +50,8 @@ inline constexpr bool kUnderSanitizer = false;
 #endif
 
 /// Iterations for a stress test: CORIO_STRESS_ITERS when set, else `normal`, divided by
-/// `sanitizer_divisor` in sanitizer builds (TSan is 5-20x slower), and at least 1.
-inline std::size_t stress_iters(std::size_t normal, std::size_t sanitizer_divisor = 8) {
+/// `sanitizer_divisor` in sanitizer builds (TSan is 5-10x slower), and at least 1.
+inline std::size_t stress_iters(std::size_t normal, std::size_t sanitizer_divisor = 2) {
   if (const char* s = std::getenv("CORIO_STRESS_ITERS")) {
     const unsigned long long v = std::strtoull(s, nullptr, 10);
     if (v > 0) return static_cast<std::size_t>(v);

@@ -2,24 +2,22 @@
 // the engine of Lock, Semaphore, BoundedSemaphore and Condition's re-acquire.
 //
 // State: state_ packs
-//   bit 0   kWaiters  the waiter list is not empty (set and cleared under lock_ only)
+//   bit 0   kWaiters  the waiter list is not empty
 //   bit 1   kHeld     Lock only: a task holds the lock and has resumed (asyncio's _locked)
 //   bits 2+ permits   free permits (asyncio's Semaphore._value)
 //
-// Invariants
-//   kWaiters set => permits == 0: a released permit goes to the first waiter (hand-off) and
-//   reaches the counter only when nobody waits, so the fast paths (one CAS, no lock) may take
-//   or return a permit only while kWaiters is clear, and a newcomer never overtakes a waiter.
-//   A permit handed to a waiter is in neither field until the waiter resumes; a Lock waiter
-//   then sets kHeld. So after release() hands the lock on, locked() is false and a second
-//   release() throws until the new owner runs — exactly asyncio's Lock.
+// Invariants (under lock_)
+//   kWaiters set <=> waiters_ not empty, and then permits == 0: a released permit goes to
+//   the first live waiter (hand-off) and reaches the counter only when nobody waits, so a
+//   newcomer never overtakes a waiter. A permit handed to a waiter is in neither field until
+//   the waiter resumes; a Lock waiter then sets kHeld. So after release() hands the lock on,
+//   locked() is false and a second release() throws until the new owner runs — exactly
+//   asyncio's Lock.
 //
 // Memory ordering
-//   Fast acquire: acquire CAS; fast release: release CAS — a lock's critical sections are
-//   ordered through state_. Hand-off: the releaser's writes reach the waiter through lock_
-//   and the task state (wake()'s release CAS, the runner's acquire CAS). The slow paths edit
-//   state_ with CAS loops even under lock_, because the fast paths and mark_held() do not take
-//   lock_.
+//   state_ is written only under lock_ (relaxed: the lock orders the writes, and with them
+//   what a lock holder wrote before release()); it is atomic only so that locked(), value()
+//   may read a snapshot without the lock. A hand-off reaches the waiter through wake().
 //
 // Lifetime
 //   Waiters are unlinked before they are woken; after wake() no member of this core is
@@ -39,75 +37,79 @@ class PermitCore {
   static constexpr std::uint64_t kWaiters = 1;
   static constexpr std::uint64_t kHeld = 2;
   static constexpr std::uint64_t kPermit = 4;  // one permit
+  static constexpr std::uint64_t kUnbounded = ~std::uint64_t{0};
 
   explicit PermitCore(std::uint64_t permits) noexcept : state_(permits * kPermit) {}
 
   /// Takes a permit if one is free and nobody waits; `held` also sets kHeld (Lock).
   bool try_acquire(bool held) noexcept {
+    lock_.lock();
     std::uint64_t s = state_.load(std::memory_order_relaxed);
-    while ((s & kWaiters) == 0 && s >= kPermit) {
-      std::uint64_t ns = s - kPermit + (held ? kHeld : 0);
-      // Pairs with the release CAS of release()/hand-off: the previous holder's writes.
-      if (state_.compare_exchange_weak(s, ns, std::memory_order_acquire,
-                                       std::memory_order_relaxed)) {
-        return true;
-      }
-    }
-    return false;
+    const bool ok = s >= kPermit;  // permits > 0 implies nobody waits
+    if (ok) state_.store(s - kPermit + (held ? kHeld : 0), std::memory_order_relaxed);
+    lock_.unlock();
+    return ok;
   }
 
-  /// Under the lock: takes a permit (false) or enqueues w as kQueued (true: park). A taken
-  /// permit sets kHeld when `held`.
+  /// Takes a permit (false) or enqueues w as kQueued (true: park). `held`: as try_acquire.
   bool acquire_or_enqueue(SyncWaiter* w, bool held) noexcept;
 
-  /// Under the lock: takes a permit for w, not marking kHeld (w does when it resumes) and
-  /// leaves w kGranted (true), or enqueues w (false). Condition's re-acquire.
+  /// Under the Condition's lock: takes a permit for w without marking kHeld (w does when it
+  /// resumes) and leaves w kGranted (true), or enqueues w (false).
   bool grant_or_enqueue(SyncWaiter* w) noexcept;
+
+  /// Moves the waiters of `ws` to the back of the list, in order, granting the first when a
+  /// permit is free (a Lock's core: at most one). Returns the granted waiter or nullptr.
+  SyncWaiter* enqueue_all(WaiterList& ws) noexcept;
 
   /// Lock::release(): drops kHeld and hands the permit on. False (nothing changed) when the
   /// lock is not held.
   bool release_held() noexcept {
+    lock_.lock();
     std::uint64_t s = state_.load(std::memory_order_relaxed);
-    while ((s & (kHeld | kWaiters)) == kHeld) {
-      // Pairs with try_acquire()'s acquire CAS.
-      if (state_.compare_exchange_weak(s, s - kHeld + kPermit, std::memory_order_release,
-                                       std::memory_order_relaxed)) {
-        return true;
-      }
+    if ((s & (kHeld | kWaiters)) == kHeld) {
+      state_.store(s - kHeld + kPermit, std::memory_order_relaxed);
+      lock_.unlock();
+      return true;
     }
-    if ((s & kHeld) == 0) return false;
-    return hand_on(true);
+    if ((s & kHeld) == 0) {
+      lock_.unlock();
+      return false;
+    }
+    hand_on_locked(s - kHeld);
+    return true;
   }
 
-  /// Semaphore::release(): one more permit, to the first waiter if any. False (nothing
+  /// Semaphore::release(): one more permit, to the first live waiter if any. False (nothing
   /// changed) when the free permits already reach `bound` (kUnbounded: no bound).
   bool release(std::uint64_t bound) noexcept {
+    lock_.lock();
     std::uint64_t s = state_.load(std::memory_order_relaxed);
-    for (;;) {
-      if (s / kPermit >= bound) return false;  // kWaiters implies 0 permits: bound 0 only
-      if ((s & kWaiters) != 0) break;
-      // Pairs with try_acquire()'s acquire CAS.
-      if (state_.compare_exchange_weak(s, s + kPermit, std::memory_order_release,
-                                       std::memory_order_relaxed)) {
-        return true;
-      }
+    if (s / kPermit >= bound) {  // kWaiters implies 0 permits: only bound 0 fails then
+      lock_.unlock();
+      return false;
     }
-    return hand_on(false);
+    if ((s & kWaiters) == 0) {
+      state_.store(s + kPermit, std::memory_order_relaxed);
+      lock_.unlock();
+      return true;
+    }
+    hand_on_locked(s);
+    return true;
   }
-  static constexpr std::uint64_t kUnbounded = ~std::uint64_t{0};
 
   /// A permit handed to a waiter that was then cancelled: to the next waiter, or back.
-  void pass_on() noexcept { hand_on(false); }
+  void pass_on() noexcept;
 
   /// A granted Lock waiter resumed: it now holds the lock (asyncio's `_locked = True`).
-  void mark_held() noexcept { state_.fetch_or(kHeld, std::memory_order_acquire); }
+  void mark_held() noexcept {
+    lock_.lock();
+    state_.store(state_.load(std::memory_order_relaxed) | kHeld, std::memory_order_relaxed);
+    lock_.unlock();
+  }
 
   /// Park::cancel() for a waiter in this core's list.
   void cancel(SyncWaiter* w) noexcept;
-
-  /// Moves the waiters of `ws` to the back of this core's list, in order, granting the first
-  /// when a permit is free. Returns the granted waiter (to be woken) or nullptr.
-  SyncWaiter* enqueue_all(WaiterList& ws) noexcept;
 
   std::uint64_t permits() const noexcept {
     return state_.load(std::memory_order_relaxed) / kPermit;
@@ -118,14 +120,11 @@ class PermitCore {
   }
 
  private:
-  /// Slow release: under the lock, give one permit to the first waiter or to the counter;
-  /// `held` also clears kHeld (false, nothing changed, when it is not set). Wakes the waiter
-  /// after unlocking.
-  bool hand_on(bool held) noexcept;
-  /// Under the lock: if the list emptied, clear kWaiters.
-  void sync_waiters_bit() noexcept;
+  /// Called holding lock_ with the state to continue from (kHeld already dropped): gives one
+  /// permit to the first live waiter, or to the counter; unlocks; wakes.
+  void hand_on_locked(std::uint64_t s) noexcept;
 
-  std::atomic<std::uint64_t> state_;
+  std::atomic<std::uint64_t> state_;  // written under lock_ only
   SyncSpinLock lock_;
   WaiterList waiters_;
 };

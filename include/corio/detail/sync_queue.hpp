@@ -90,10 +90,10 @@ class QueueBase {
   WaiterList getters_;
   WaiterList putters_;
   WaiterList joiners_;
-  std::size_t maxsize_;          // 0: unbounded
-  std::size_t owed_items_ = 0;   // items promised to woken getters
-  std::size_t owed_slots_ = 0;   // slots promised to woken putters
-  std::size_t unfinished_ = 0;   // put() minus task_done()
+  std::size_t maxsize_;         // 0: unbounded
+  std::size_t owed_items_ = 0;  // items promised to woken getters
+  std::size_t owed_slots_ = 0;  // slots promised to woken putters
+  std::size_t unfinished_ = 0;  // put() minus task_done()
   bool shutdown_ = false;
 };
 
@@ -147,7 +147,8 @@ class FifoStore {
     std::size_t moved = 0;
     try {
       for (; moved < size_; ++moved) {
-        ::new (static_cast<void*>(nb + moved)) T(std::move_if_noexcept(buf_[(head_ + moved) & mask_]));
+        ::new (static_cast<void*>(nb + moved))
+            T(std::move_if_noexcept(buf_[(head_ + moved) & mask_]));
       }
     } catch (...) {
       for (std::size_t i = 0; i < moved; ++i) nb[i].~T();

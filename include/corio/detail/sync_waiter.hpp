@@ -44,26 +44,61 @@
 
 namespace corio::detail {
 
-/// A test-and-test-and-set lock for the few instructions a primitive's bookkeeping takes.
-/// Spins with a pause, then yields the thread (a preempted holder on a busy machine).
+/// The lock that guards a primitive's bookkeeping (a few instructions): a spin lock, biased
+/// towards the first thread that takes it.
+///
+/// A primitive used by one thread only — every primitive of a single-thread runtime — never
+/// pays for an atomic read-modify-write: its owner enters with a plain store and a load
+/// (asymmetric Dekker), so a Queue's put+get costs no locked instruction. The first time
+/// another thread takes the lock, it revokes the bias for good: it raises revoking_, runs
+/// membarrier(2) (a full barrier on every thread of the process, which supplies the owner's
+/// missing store-load fence), waits for the owner to leave its critical section and switches
+/// the lock to an ordinary test-and-test-and-set spin lock for everyone. Revoking costs one
+/// system call (about a microsecond) once per primitive.
+///
+/// Invariants
+///   owner_ goes nullptr -> (owner token | kShared) -> kShared, never back. Only the thread
+///   whose token is owner_ uses owner_in_ to enter; everyone else uses spin_, and only once
+///   owner_ == kShared. The owner never holds spin_ while owner_ is its token.
+/// Memory ordering
+///   Biased: one thread, program order. Revocation: the owner's release store of owner_in_ =
+///   false pairs with the revoker's acquire load; owner_'s release store of kShared pairs
+///   with the acquire loads in lock_slow(). Shared: spin_ acquire exchange / release store.
+///   The owner's relaxed store of owner_in_ and load of revoking_ are ordered against the
+///   revoker's store of revoking_ and load of owner_in_ by membarrier(), not by the atomics.
 class SyncSpinLock {
  public:
   void lock() noexcept {
-    // Pairs with the release store in unlock(): critical sections are ordered.
-    if (!locked_.exchange(true, std::memory_order_acquire)) [[likely]] {
+    const void* me = token();
+    if (owner_.load(std::memory_order_relaxed) == me) [[likely]] {
+      owner_in_.store(true, std::memory_order_relaxed);
+      std::atomic_signal_fence(std::memory_order_seq_cst);  // the CPU fence is membarrier's
+      if (!revoking_.load(std::memory_order_relaxed)) [[likely]] {
+        return;
+      }
+      owner_in_.store(false, std::memory_order_release);
+    }
+    lock_slow(me);
+  }
+  void unlock() noexcept {
+    if (owner_in_.load(std::memory_order_relaxed) &&
+        owner_.load(std::memory_order_relaxed) == token()) [[likely]] {
+      owner_in_.store(false, std::memory_order_release);  // pairs with revoke()'s acquire
       return;
     }
-    lock_slow();
+    spin_.store(false, std::memory_order_release);  // pairs with lock_slow()'s exchange
   }
-  bool try_lock() noexcept {
-    return !locked_.load(std::memory_order_relaxed) &&
-           !locked_.exchange(true, std::memory_order_acquire);
-  }
-  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
 
  private:
-  void lock_slow() noexcept;
-  std::atomic<bool> locked_{false};
+  static const void* token() noexcept { return &t_token; }
+  void lock_slow(const void* me) noexcept;
+  void revoke(const void* seen) noexcept;
+
+  static constinit inline thread_local char t_token = 0;  // its address names the thread
+  std::atomic<const void*> owner_{nullptr};
+  std::atomic<bool> owner_in_{false};  // the owner is inside (or entering) a critical section
+  std::atomic<bool> revoking_{false};  // some thread is revoking (or revoked) the bias
+  std::atomic<bool> spin_{false};      // the lock itself once shared
 };
 
 /// RAII for SyncSpinLock (std::lock_guard would pull in <mutex>).

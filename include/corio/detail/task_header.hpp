@@ -67,6 +67,7 @@ inline constexpr std::uint8_t kStarted = 1u << 1;     // the coroutine body has 
 inline constexpr std::uint8_t kFinished = 1u << 2;    // reached final_suspend
 inline constexpr std::uint8_t kResultCancelled = 1u << 3;  // finished with CancelledError
 inline constexpr std::uint8_t kRetrieved = 1u << 4;   // someone looked at the outcome (debug)
+inline constexpr std::uint8_t kIsMain = 1u << 7;      // the main task of a Runtime::run (flags_)
 inline constexpr std::uint8_t kDebugTask = 1u << 6;   // runs on a debug-mode runtime
 
 struct TaskExtra;

@@ -1,0 +1,626 @@
+// The combinators, asyncio's way: gather (variadic and vector), gather_settled, wait_for,
+// timeout, shield, wait, as_completed, TaskGroup, to_thread, run_coroutine_threadsafe. Timing
+// and ordering on virtual time.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <future>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <variant>
+#include <vector>
+
+#include <corio/runtime.hpp>
+#include <corio/task.hpp>
+#include "support/corio_test.hpp"
+
+namespace corio {
+namespace {
+
+using namespace std::chrono_literals;
+using Lines = std::vector<std::string>;
+using test::run_test;
+
+Coro<int> value_after(std::chrono::milliseconds d, int v) {
+  co_await sleep(d);
+  co_return v;
+}
+
+Coro<void> void_after(std::chrono::milliseconds d) {
+  co_await sleep(d);
+}
+
+Coro<int> fail_after(std::chrono::milliseconds d, std::string msg) {
+  co_await sleep(d);
+  throw std::runtime_error(msg);
+}
+
+Coro<void> eternity() {
+  co_await sleep(3600s);
+}
+
+double now() {
+  return get_running_loop().time();
+}
+
+// --- gather -----------------------------------------------------------------------------
+
+TEST(GatherTest, ResultsComeInArgumentOrderAfterTheLongest) {
+  run_test([]() -> Coro<void> {
+    auto [a, b, c, d] =
+        co_await gather(value_after(3s, 1), value_after(1s, 2), void_after(2s), value_after(0s, 4));
+    EXPECT_EQ(a, 1);
+    EXPECT_EQ(b, 2);
+    static_assert(std::is_same_v<decltype(c), std::monostate>);
+    EXPECT_EQ(d, 4);
+    EXPECT_DOUBLE_EQ(now(), 3.0);
+  });
+}
+
+TEST(GatherTest, MixesCorosAndTasks) {
+  run_test([]() -> Coro<void> {
+    Task<int> t = create_task(value_after(1s, 10));
+    auto [x, y] = co_await gather(t, value_after(2s, 20));
+    EXPECT_EQ(x + y, 30);
+    EXPECT_EQ(t.result(), 10);  // the task keeps its result
+  });
+}
+
+TEST(GatherTest, VectorOfCorosAndVectorOfTasks) {
+  run_test([]() -> Coro<void> {
+    std::vector<Coro<int>> cs;
+    for (int i = 0; i < 10; ++i)
+      cs.push_back(value_after(std::chrono::milliseconds(100 * (10 - i)), i));
+    std::vector<int> r = co_await gather(std::move(cs));
+    EXPECT_EQ(r, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+    EXPECT_DOUBLE_EQ(now(), 1.0);
+
+    std::vector<Task<int>> ts;
+    for (int i = 0; i < 5; ++i) ts.push_back(create_task(value_after(10ms, i * i)));
+    std::vector<int> r2 = co_await gather(ts);
+    EXPECT_EQ(r2, (std::vector<int>{0, 1, 4, 9, 16}));
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(ts[static_cast<std::size_t>(i)].result(), i * i);
+
+    std::vector<Coro<void>> vs;
+    vs.push_back(void_after(1ms));
+    vs.push_back(void_after(2ms));
+    std::vector<std::monostate> rv = co_await gather(std::move(vs));
+    EXPECT_EQ(rv.size(), 2u);
+  });
+}
+
+TEST(GatherTest, EmptyVectorGivesAnEmptyResult) {
+  run_test([]() -> Coro<void> {
+    std::vector<int> r = co_await gather(std::vector<Coro<int>>{});
+    EXPECT_TRUE(r.empty());
+  });
+}
+
+TEST(GatherTest, FirstExceptionIsRaisedAtOnceAndTheOthersKeepRunning) {
+  run_test([]() -> Coro<void> {
+    Task<int> slow = create_task(value_after(5s, 1));
+    try {
+      co_await gather(slow, fail_after(1s, "first"), fail_after(2s, "second"));
+      ADD_FAILURE() << "no exception";
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "first");
+    }
+    EXPECT_DOUBLE_EQ(now(), 1.0);
+    EXPECT_FALSE(slow.done());
+    EXPECT_EQ(co_await slow, 1);  // not cancelled (asyncio: gather does not cancel on error)
+    EXPECT_DOUBLE_EQ(now(), 5.0);
+  });
+}
+
+TEST(GatherTest, CancellingTheAwaitingTaskCancelsEveryChild) {
+  run_test([]() -> Coro<void> {
+    Task<int> a = create_task(value_after(1h, 1));
+    Task<int> b = create_task(value_after(2h, 2));
+    auto waiter = [](Task<int> a, Task<int> b) -> Coro<void> { co_await gather(a, b); };
+    Task<void> w = create_task(waiter(a, b));
+    co_await sleep(1s);
+    w.cancel();
+    EXPECT_THROW(co_await w, CancelledError);
+    EXPECT_TRUE(a.cancelled());
+    EXPECT_TRUE(b.cancelled());
+    EXPECT_DOUBLE_EQ(now(), 1.0);
+  });
+}
+
+Coro<int> factorial(Lines& out, std::string name, int number) {
+  int f = 1;
+  for (int i = 2; i <= number; ++i) {
+    out.push_back("Task " + name + ": Compute factorial(" + std::to_string(number) +
+                  "), currently i=" + std::to_string(i) + "...");
+    co_await sleep(1s);
+    f *= i;
+  }
+  out.push_back("Task " + name + ": factorial(" + std::to_string(number) +
+                ") = " + std::to_string(f));
+  co_return f;
+}
+
+TEST(GatherTest, FactorialExampleMatchesAsyncioEveryRun) {
+  const Lines asyncio_output = {
+      "Task A: Compute factorial(2), currently i=2...",
+      "Task B: Compute factorial(3), currently i=2...",
+      "Task C: Compute factorial(4), currently i=2...",
+      "Task A: factorial(2) = 2",
+      "Task B: Compute factorial(3), currently i=3...",
+      "Task C: Compute factorial(4), currently i=3...",
+      "Task B: factorial(3) = 6",
+      "Task C: Compute factorial(4), currently i=4...",
+      "Task C: factorial(4) = 24",
+      "[2, 6, 24]",
+  };
+  for (int run = 0; run < 20; ++run) {
+    Lines out;
+    run_test([&]() -> Coro<void> {
+      auto [a, b, c] =
+          co_await gather(factorial(out, "A", 2), factorial(out, "B", 3), factorial(out, "C", 4));
+      out.push_back("[" + std::to_string(a) + ", " + std::to_string(b) + ", " + std::to_string(c) +
+                    "]");
+    });
+    ASSERT_EQ(out, asyncio_output) << "run " << run;
+  }
+}
+
+TEST(GatherTest, WorksAcrossWorkers) {
+  run_test(
+      []() -> Coro<void> {
+        std::vector<Coro<int>> cs;
+        for (int i = 0; i < 1000; ++i) cs.push_back(value_after(0ms, i));
+        std::vector<int> r = co_await gather(std::move(cs));
+        for (int i = 0; i < 1000; ++i) EXPECT_EQ(r[static_cast<std::size_t>(i)], i);
+      },
+      test::multi_thread());
+}
+
+// --- gather_settled ---------------------------------------------------------------------
+
+TEST(GatherSettledTest, EveryChildGivesAnOutcome) {
+  run_test([]() -> Coro<void> {
+    auto [a, b, c] =
+        co_await gather_settled(value_after(1s, 1), fail_after(2s, "bad"), void_after(3s));
+    EXPECT_TRUE(a.has_value());
+    EXPECT_EQ(a.value(), 1);
+    EXPECT_FALSE(b.has_value());
+    EXPECT_NE(b.error(), nullptr);
+    EXPECT_THROW(b.value(), std::runtime_error);
+    EXPECT_TRUE(c.has_value());
+    EXPECT_DOUBLE_EQ(now(), 3.0);  // waited for all, despite the error
+  });
+}
+
+TEST(GatherSettledTest, VectorFormKeepsOrderAndCancelledChildrenGiveCancelledError) {
+  run_test([]() -> Coro<void> {
+    Task<int> doomed = create_task(value_after(1h, 0));
+    std::vector<Task<int>> ts{create_task(value_after(2s, 1)), doomed,
+                              create_task(fail_after(1s, "x"))};
+    co_await sleep(0s);
+    doomed.cancel();
+    std::vector<Outcome<int>> r = co_await gather_settled(ts);
+    EXPECT_EQ(r.size(), 3u);
+    EXPECT_EQ(r[0].value(), 1);
+    EXPECT_THROW(r[1].value(), CancelledError);
+    EXPECT_THROW(r[2].value(), std::runtime_error);
+  });
+}
+
+// --- wait_for / timeout -----------------------------------------------------------------
+
+TEST(WaitForTest, ReturnsTheValueWhenInTime) {
+  run_test([]() -> Coro<void> {
+    EXPECT_EQ(co_await wait_for(value_after(1s, 5), 2s), 5);
+    EXPECT_DOUBLE_EQ(now(), 1.0);
+  });
+}
+
+TEST(WaitForTest, ExpiryCancelsTheAwaitableWaitsForItAndThrowsTimeoutError) {
+  Lines lines;
+  run_test([&]() -> Coro<void> {
+    auto slow = [&]() -> Coro<int> {
+      try {
+        co_await sleep(1h);
+      } catch (const CancelledError&) {
+        lines.push_back("inner cancelled at " + std::to_string(static_cast<int>(now())));
+      }
+      co_await sleep(1s);  // wait_for waits for this clean-up
+      lines.push_back("inner cleaned up at " + std::to_string(static_cast<int>(now())));
+      throw CancelledError();
+    };
+    Task<int> t = create_task(slow());
+    EXPECT_THROW(co_await wait_for(t, 2s), TimeoutError);
+    lines.push_back("timeout at " + std::to_string(static_cast<int>(now())));
+    EXPECT_TRUE(t.cancelled());
+  });
+  EXPECT_EQ(lines, (Lines{"inner cancelled at 2", "inner cleaned up at 3", "timeout at 3"}));
+}
+
+TEST(WaitForTest, EternityTimesOutAfterOneSecond) {
+  run_test([]() -> Coro<void> {
+    EXPECT_THROW(co_await wait_for(eternity(), 1s), TimeoutError);
+    EXPECT_DOUBLE_EQ(now(), 1.0);
+  });
+}
+
+TEST(WaitForTest, AwaitableThatSwallowsTheCancelReturnsItsValue) {
+  run_test([]() -> Coro<void> {
+    auto stubborn = []() -> Coro<int> {
+      try {
+        co_await sleep(1h);
+      } catch (const CancelledError&) {
+      }
+      co_return 9;
+    };
+    EXPECT_EQ(co_await wait_for(stubborn(), 1s), 9);
+  });
+}
+
+TEST(WaitForTest, ExpiryCancelsAFuture) {
+  run_test([]() -> Coro<void> {
+    Future<int> f;
+    EXPECT_THROW(co_await wait_for(f, 1s), TimeoutError);
+    EXPECT_TRUE(f.cancelled());
+  });
+}
+
+TEST(WaitForTest, ErrorsPassThrough) {
+  run_test([]() -> Coro<void> {
+    EXPECT_THROW(co_await wait_for(fail_after(1s, "e"), 2s), std::runtime_error);
+  });
+}
+
+TEST(WaitForTest, CancellingTheAwaitingTaskCancelsTheAwaitable) {
+  run_test([]() -> Coro<void> {
+    Task<void> inner = create_task(eternity());
+    auto waiter = [](Task<void> inner) -> Coro<void> { co_await wait_for(inner, 1h); };
+    Task<void> w = create_task(waiter(inner));
+    co_await sleep(1s);
+    w.cancel();
+    EXPECT_THROW(co_await w, CancelledError);  // not TimeoutError
+    EXPECT_TRUE(inner.cancelled());
+    EXPECT_DOUBLE_EQ(now(), 1.0);
+  });
+}
+
+TEST(WaitForTest, ExpiredTimerIsRemovedWhenTheAwaitableFinishesFirst) {
+  // If wait_for left its 1 h timer behind, the virtual clock would jump to it while main
+  // waits on the foreign thread below.
+  double t = -1;
+  run_test([&]() -> Coro<void> {
+    EXPECT_EQ(co_await wait_for(value_after(1s, 1), 1h), 1);
+    Future<void> f;
+    Loop& loop = get_running_loop();
+    std::thread th([&loop, f] {
+      std::this_thread::sleep_for(20ms);
+      loop.call_soon_threadsafe([f] { f.set_result(); });
+    });
+    co_await f;
+    th.join();
+    t = now();
+  });
+  EXPECT_DOUBLE_EQ(t, 1.0);
+}
+
+TEST(WaitForTest, TimeoutIsWaitForSpelledForReading) {
+  run_test([]() -> Coro<void> {
+    EXPECT_EQ(co_await timeout(2s, value_after(1s, 3)), 3);
+    EXPECT_THROW(co_await timeout(1s, eternity()), TimeoutError);
+  });
+}
+
+TEST(WaitForTest, WorksAcrossWorkers) {
+  run_test(
+      []() -> Coro<void> {
+        for (int i = 0; i < 50; ++i) {
+          EXPECT_THROW(co_await wait_for(eternity(), 1ms), TimeoutError);
+          EXPECT_EQ(co_await wait_for(value_after(0ms, i), 1h), i);
+        }
+      },
+      test::multi_thread());
+}
+
+// --- shield -----------------------------------------------------------------------------
+
+TEST(ShieldTest, CancellingTheAwaiterDoesNotCancelTheShieldedTask) {
+  run_test([]() -> Coro<void> {
+    Task<int> inner = create_task(value_after(2s, 7));
+    auto waiter = [](Task<int> inner) -> Coro<int> { co_return co_await shield(inner); };
+    Task<int> w = create_task(waiter(inner));
+    co_await sleep(1s);
+    w.cancel();
+    EXPECT_THROW(co_await w, CancelledError);
+    EXPECT_DOUBLE_EQ(now(), 1.0);
+    EXPECT_FALSE(inner.done());
+    EXPECT_EQ(co_await inner, 7);
+    EXPECT_DOUBLE_EQ(now(), 2.0);
+  });
+}
+
+TEST(ShieldTest, PassesTheResultAndTheError) {
+  run_test([]() -> Coro<void> {
+    EXPECT_EQ(co_await shield(value_after(1s, 4)), 4);
+    EXPECT_THROW(co_await shield(fail_after(1s, "e")), std::runtime_error);
+  });
+}
+
+// --- wait -------------------------------------------------------------------------------
+
+TEST(WaitTest, FirstCompletedReturnsAsSoonAsOneIsDone) {
+  run_test([]() -> Coro<void> {
+    std::vector<Task<int>> ts{create_task(value_after(3s, 3)), create_task(value_after(1s, 1)),
+                              create_task(value_after(2s, 2))};
+    auto r = co_await wait(ts, ReturnWhen::FirstCompleted);
+    EXPECT_DOUBLE_EQ(now(), 1.0);
+    EXPECT_EQ(r.done.size(), 1u);
+    if (!r.done.empty()) {
+      EXPECT_EQ(r.done[0].result(), 1);
+    }
+    EXPECT_EQ(r.pending.size(), 2u);
+    for (auto& t : r.pending) EXPECT_FALSE(t.cancelled());  // wait never cancels
+    co_await gather(ts);
+  });
+}
+
+TEST(WaitTest, FirstExceptionReturnsAtTheFirstErrorOrWhenAllAreDone) {
+  run_test([]() -> Coro<void> {
+    std::vector<Task<int>> ts{create_task(value_after(1s, 1)), create_task(fail_after(2s, "e")),
+                              create_task(value_after(3s, 3))};
+    auto r = co_await wait(ts, ReturnWhen::FirstException);
+    EXPECT_DOUBLE_EQ(now(), 2.0);
+    EXPECT_EQ(r.done.size(), 2u);
+    EXPECT_EQ(r.pending.size(), 1u);
+    co_await gather_settled(ts);
+
+    std::vector<Task<int>> ok{create_task(value_after(1s, 1)), create_task(value_after(2s, 2))};
+    auto r2 = co_await wait(ok, ReturnWhen::FirstException);
+    EXPECT_EQ(r2.done.size(), 2u);
+    EXPECT_TRUE(r2.pending.empty());
+  });
+}
+
+TEST(WaitTest, AllCompletedWaitsForEveryTaskAndNeverThrows) {
+  run_test([]() -> Coro<void> {
+    std::vector<Task<int>> ts{create_task(fail_after(1s, "e")), create_task(value_after(2s, 2))};
+    auto r = co_await wait(ts);
+    EXPECT_DOUBLE_EQ(now(), 2.0);
+    EXPECT_EQ(r.done.size(), 2u);
+    EXPECT_TRUE(r.pending.empty());
+    for (auto& t : r.done) (void)t.exception();
+  });
+}
+
+TEST(WaitTest, TimeoutLeavesTheRestPendingAndUncancelled) {
+  run_test([]() -> Coro<void> {
+    std::vector<Task<int>> ts{create_task(value_after(1s, 1)), create_task(value_after(5s, 5))};
+    auto r = co_await wait(ts, ReturnWhen::AllCompleted, std::optional(std::chrono::seconds(2)));
+    EXPECT_DOUBLE_EQ(now(), 2.0);
+    EXPECT_EQ(r.done.size(), 1u);
+    EXPECT_EQ(r.pending.size(), 1u);
+    for (auto& t : r.pending) {
+      EXPECT_FALSE(t.cancelled());
+      EXPECT_EQ(co_await t, 5);
+    }
+  });
+}
+
+TEST(WaitTest, EmptyListThrows) {
+  run_test([]() -> Coro<void> {
+    EXPECT_THROW(co_await wait(std::vector<Task<int>>{}), std::invalid_argument);
+  });
+}
+
+// --- as_completed -----------------------------------------------------------------------
+
+TEST(AsCompletedTest, YieldsTasksInCompletionOrder) {
+  run_test([]() -> Coro<void> {
+    std::vector<Task<int>> ts{create_task(value_after(3s, 3)), create_task(value_after(1s, 1)),
+                              create_task(value_after(2s, 2))};
+    auto it = as_completed(ts);
+    EXPECT_EQ(it.size(), 3u);
+    std::vector<int> order;
+    for (std::size_t i = 0; i < it.size(); ++i) {
+      Task<int> t = co_await it.next();
+      order.push_back(co_await t);
+      EXPECT_DOUBLE_EQ(now(), static_cast<double>(order.back()));
+    }
+    EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+    EXPECT_THROW(co_await it.next(), std::out_of_range);
+  });
+}
+
+TEST(AsCompletedTest, AlreadyDoneTasksComeFirst) {
+  run_test([]() -> Coro<void> {
+    Task<int> done = create_task(value_after(0s, 0));
+    co_await done;
+    std::vector<Task<int>> ts{create_task(value_after(1s, 1)), done};
+    auto it = as_completed(ts);
+    EXPECT_TRUE((co_await it.next()) == done);
+    EXPECT_EQ((co_await it.next()).result(), 1);
+  });
+}
+
+// --- TaskGroup --------------------------------------------------------------------------
+
+TEST(TaskGroupTest, WaitsForEveryChild) {
+  run_test([]() -> Coro<void> {
+    TaskGroup tg;
+    Task<int> a = tg.create_task(value_after(1s, 1));
+    Task<int> b = tg.create_task(value_after(2s, 2));
+    co_await tg.wait();
+    EXPECT_DOUBLE_EQ(now(), 2.0);
+    EXPECT_EQ(a.result() + b.result(), 3);
+    EXPECT_THROW(tg.create_task(value_after(1s, 1)), std::runtime_error);
+  });
+}
+
+TEST(TaskGroupTest, ChildrenCreatedWhileWaitingAreAwaitedToo) {
+  run_test([]() -> Coro<void> {
+    TaskGroup tg;
+    auto spawner = [&tg]() -> Coro<void> {
+      co_await sleep(1s);
+      (void)tg.create_task(void_after(2s));
+    };
+    (void)tg.create_task(spawner());
+    co_await tg.wait();
+    EXPECT_DOUBLE_EQ(now(), 3.0);
+  });
+}
+
+TEST(TaskGroupTest, FirstFailureCancelsTheRestAndRaisesOnlyRealErrors) {
+  run_test([]() -> Coro<void> {
+    TaskGroup tg;
+    Task<int> slow = tg.create_task(value_after(1h, 1));
+    Task<int> bad = tg.create_task(fail_after(1s, "child failed"));
+    Task<int> also_slow = tg.create_task(value_after(2h, 2));
+    try {
+      co_await tg.wait();
+      ADD_FAILURE() << "no ExceptionGroup";
+    } catch (const ExceptionGroup& eg) {
+      EXPECT_EQ(eg.exceptions().size(), 1u);
+      for (const auto& e : eg.exceptions()) {
+        EXPECT_THROW(std::rethrow_exception(e), std::runtime_error);
+      }
+    }
+    EXPECT_DOUBLE_EQ(now(), 1.0);
+    EXPECT_TRUE(slow.cancelled());
+    EXPECT_TRUE(also_slow.cancelled());
+    EXPECT_FALSE(bad.cancelled());
+  });
+}
+
+TEST(TaskGroupTest, ErrorsRaisedTogetherAreAllReported) {
+  run_test([]() -> Coro<void> {
+    TaskGroup tg;
+    (void)tg.create_task(fail_after(1s, "one"));
+    (void)tg.create_task(fail_after(1s, "two"));
+    try {
+      co_await tg.wait();
+      ADD_FAILURE() << "no ExceptionGroup";
+    } catch (const ExceptionGroup& eg) {
+      EXPECT_EQ(eg.exceptions().size(), 2u);
+    }
+  });
+}
+
+TEST(TaskGroupTest, CancellingTheWaiterCancelsTheChildrenAndRethrows) {
+  run_test([]() -> Coro<void> {
+    Task<void> child;
+    auto owner = [&child]() -> Coro<void> {
+      TaskGroup tg;
+      child = tg.create_task(eternity());
+      co_await tg.wait();
+    };
+    Task<void> o = create_task(owner());
+    co_await sleep(1s);
+    o.cancel();
+    EXPECT_THROW(co_await o, CancelledError);
+    EXPECT_TRUE(child.cancelled());
+  });
+}
+
+// --- to_thread --------------------------------------------------------------------------
+
+TEST(ToThreadTest, RunsOffTheWorkerAndReturnsTheResult) {
+  run_test(
+      []() -> Coro<void> {
+        const auto worker = std::this_thread::get_id();
+        auto where = [] { return std::this_thread::get_id(); };
+        std::thread::id ran_on = co_await to_thread(where);
+        EXPECT_NE(ran_on, worker);
+        EXPECT_EQ(co_await to_thread([](int a, int b) { return a * b; }, 6, 7), 42);
+        co_await to_thread([] {});
+      },
+      test::multi_thread(2));
+}
+
+TEST(ToThreadTest, ExceptionsPropagate) {
+  run_test([]() -> Coro<void> {
+    EXPECT_THROW(co_await to_thread([]() -> int { throw std::domain_error("in thread"); }),
+                 std::domain_error);
+  });
+}
+
+TEST(ToThreadTest, VirtualTimeDoesNotJumpWhileAThreadRuns) {
+  Lines lines;
+  run_test([&]() -> Coro<void> {
+    auto sleeper = [&]() -> Coro<void> {
+      co_await sleep(1s);
+      lines.push_back("sleep done at " + std::to_string(static_cast<int>(now())));
+    };
+    Task<void> s = create_task(sleeper());
+    co_await to_thread([] { std::this_thread::sleep_for(50ms); });
+    lines.push_back("thread done at " + std::to_string(static_cast<int>(now())));
+    co_await s;
+  });
+  EXPECT_EQ(lines, (Lines{"thread done at 0", "sleep done at 1"}));
+}
+
+TEST(ToThreadTest, CancellingTheAwaiterEndsTheWaitNotTheCall) {
+  std::atomic<bool> finished{false};
+  run_test(
+      [&]() -> Coro<void> {
+        auto waiter = [&finished]() -> Coro<void> {
+          co_await to_thread([&finished] {
+            std::this_thread::sleep_for(50ms);
+            finished = true;
+          });
+        };
+        Task<void> w = create_task(waiter());
+        co_await sleep(5ms);
+        w.cancel();
+        EXPECT_THROW(co_await w, CancelledError);
+        EXPECT_FALSE(finished.load());
+      },
+      test::single_thread());
+  // Shutdown waits for the blocking pool's job.
+  EXPECT_TRUE(test::eventually([&] { return finished.load(); }));
+}
+
+// --- run_coroutine_threadsafe -----------------------------------------------------------
+
+TEST(RunCoroutineThreadsafeTest, FromForeignThreads) {
+  Runtime rt(test::multi_thread());
+  test::Watchdog dog(30s, "RunCoroutineThreadsafe.FromForeignThreads");
+  std::vector<std::thread> threads;
+  std::atomic<int> sum{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&rt, &sum, i] {
+      for (int j = 0; j < 25; ++j) {
+        std::future<int> f = run_coroutine_threadsafe(value_after(1ms, i * 100 + j), rt);
+        sum += f.get();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  int want = 0;
+  for (int i = 0; i < 4; ++i) {
+    for (int j = 0; j < 25; ++j) want += i * 100 + j;
+  }
+  EXPECT_EQ(sum.load(), want);
+}
+
+TEST(RunCoroutineThreadsafeTest, ExceptionsReachTheFuture) {
+  Runtime rt(test::single_thread());
+  std::future<int> f = run_coroutine_threadsafe(fail_after(1ms, "remote"), rt);
+  EXPECT_THROW(f.get(), std::runtime_error);
+  std::future<void> v = run_coroutine_threadsafe(void_after(1ms), rt);
+  v.get();
+}
+
+TEST(RunCoroutineThreadsafeTest, FromAWorkerOrAfterShutdownThrows) {
+  Runtime rt(test::single_thread());
+  rt.run([&rt]() -> Coro<void> {
+    EXPECT_THROW(run_coroutine_threadsafe(value_after(1ms, 1), rt), std::runtime_error);
+    co_return;
+  }());
+  rt.shutdown();
+  EXPECT_THROW(run_coroutine_threadsafe(value_after(1ms, 1), rt), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace corio
