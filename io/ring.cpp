@@ -19,7 +19,9 @@ Ring::Ring(unsigned entries) {
   if (rc < 0) throw std::system_error(-rc, std::system_category(), "corio: io_uring_queue_init");
 }
 
-Ring::~Ring() { io_uring_queue_exit(&ring_); }
+Ring::~Ring() {
+  io_uring_queue_exit(&ring_);
+}
 
 io_uring_sqe* Ring::get_sqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);

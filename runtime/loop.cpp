@@ -11,9 +11,7 @@ namespace corio {
 
 namespace detail {
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 void run_callback(Runnable* r) noexcept {
   auto* cs = static_cast<CallbackState*>(r);
@@ -78,7 +76,9 @@ bool timer_remove(Timer* t) noexcept {
   return w != nullptr && w->timers().remove(t);
 }
 
-std::int64_t clock_now() { return worker_or_throw("time").now(); }
+std::int64_t clock_now() {
+  return worker_or_throw("time").now();
+}
 
 }  // namespace detail
 
@@ -88,7 +88,9 @@ void TimerHandle::cancel() noexcept {
 bool TimerHandle::cancelled() const noexcept {
   return s_ && s_->cancelled.load(std::memory_order_acquire);
 }
-double TimerHandle::when() const noexcept { return s_ ? s_->when : 0.0; }
+double TimerHandle::when() const noexcept {
+  return s_ ? s_->when : 0.0;
+}
 
 double Loop::time() const {
   detail::Worker* w = detail::t_worker;
@@ -142,7 +144,9 @@ TimerHandle Loop::call_soon_threadsafe(std::function<void()> fn) {
   return TimerHandle(std::move(cs));
 }
 
-Runtime& Loop::runtime() const noexcept { return *s_->runtime; }
+Runtime& Loop::runtime() const noexcept {
+  return *s_->runtime;
+}
 
 Loop& get_running_loop() {
   detail::Shared* s = detail::current_shared();

@@ -5,7 +5,9 @@
 namespace corio::detail {
 
 namespace {
-bool raised(const PromiseBase* p) noexcept { return p->error_ != nullptr; }
+bool raised(const PromiseBase* p) noexcept {
+  return p->error_ != nullptr;
+}
 bool was_cancelled(const PromiseBase* p) noexcept {
   return (p->outcome_flags_.load(std::memory_order_relaxed) & kResultCancelled) != 0;
 }

@@ -36,8 +36,7 @@ void Registry::defer_remove(TaskHeader* t) noexcept {
   TaskHeader* h = head.load(std::memory_order_relaxed);
   do {
     t->defer_next_ = h;
-  } while (!head.compare_exchange_weak(h, t, std::memory_order_release,
-                                       std::memory_order_relaxed));
+  } while (!head.compare_exchange_weak(h, t, std::memory_order_release, std::memory_order_relaxed));
 }
 
 void Registry::drain_deferred(std::size_t shard) noexcept {

@@ -76,8 +76,14 @@ void Runtime::shutdown() {
   shared_->stop();
 }
 
-Loop& Runtime::loop() noexcept { return shared_->loop; }
-const Options& Runtime::options() const noexcept { return shared_->opts; }
-std::size_t Runtime::workers() const noexcept { return shared_->nworkers; }
+Loop& Runtime::loop() noexcept {
+  return shared_->loop;
+}
+const Options& Runtime::options() const noexcept {
+  return shared_->opts;
+}
+std::size_t Runtime::workers() const noexcept {
+  return shared_->nworkers;
+}
 
 }  // namespace corio

@@ -49,7 +49,9 @@ Shared::Shared(Options o)
   }
 }
 
-Shared::~Shared() { stop(); }
+Shared::~Shared() {
+  stop();
+}
 
 void Shared::start(Runtime* rt) {
   runtime = rt;
@@ -87,7 +89,9 @@ void Shared::resume_clock() noexcept {
   for (auto& w : workers) w->unpark();
 }
 
-std::int64_t Shared::real_now() const noexcept { return steady_ns() - start_ns_; }
+std::int64_t Shared::real_now() const noexcept {
+  return steady_ns() - start_ns_;
+}
 
 Shared* current_shared() noexcept {
   Worker* w = t_worker;

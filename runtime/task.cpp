@@ -20,8 +20,8 @@ namespace {
 /// one (LIFO slot when a running task woke it), else the runtime's inject queue.
 void enqueue(TaskHeader* t, int owner) {
   Worker* w = t_worker;
-  if (owner >= 0 && (w == nullptr || static_cast<int>(w->index()) != owner ||
-                     &w->shared() != t->rt_)) {
+  if (owner >= 0 &&
+      (w == nullptr || static_cast<int>(w->index()) != owner || &w->shared() != t->rt_)) {
     t->rt_->workers[static_cast<std::size_t>(owner)]->post(t);
   } else if (w != nullptr && &w->shared() == t->rt_) {
     w->schedule_woken(t, t_current != nullptr);
@@ -33,8 +33,7 @@ void enqueue(TaskHeader* t, int owner) {
 void destroy_task(TaskHeader* t) noexcept {
   auto* p = static_cast<PromiseBase*>(t);
   if (p->error_ && t->rt_ != nullptr && t->rt_->opts.debug &&
-      (t->outcome_flags_.load(std::memory_order_relaxed) & (kRetrieved | kResultCancelled)) ==
-          0) {
+      (t->outcome_flags_.load(std::memory_order_relaxed) & (kRetrieved | kResultCancelled)) == 0) {
     std::string what = "unknown exception";
     try {
       std::rethrow_exception(p->error_);

@@ -11,7 +11,6 @@ namespace corio::detail {
 //   parked in wait(), woken once when running reaches zero. Everything is under mu.
 class TaskGroupState {
  public:
-
   std::mutex mu;
   std::vector<Task<void>> children;
   std::vector<std::exception_ptr> errors;
@@ -55,7 +54,9 @@ void TaskGroupState::child_done(TaskGroupState& s, const Task<void>& task) noexc
   if (to_wake != nullptr) wake(to_wake);
 }
 
-std::shared_ptr<TaskGroupState> make_task_group() { return std::make_shared<TaskGroupState>(); }
+std::shared_ptr<TaskGroupState> make_task_group() {
+  return std::make_shared<TaskGroupState>();
+}
 
 void task_group_check_open(const TaskGroupState& s) {
   auto& st = const_cast<TaskGroupState&>(s);

@@ -35,8 +35,6 @@
 
 namespace corio::detail {
 
-
-
 class TimerHeap {
  public:
   TimerHeap() = default;

@@ -182,8 +182,7 @@ void Worker::loop_single() {
       // stops with the main task, callbacks alone do not move the clock.
       if (shared_.opts.virtual_time && io_inflight_ == 0 &&
           shared_.external_pending.load(std::memory_order_acquire) == 0 &&
-          !shared_.clock_paused.load(std::memory_order_acquire) &&
-          shared_.registry.size() != 0) {
+          !shared_.clock_paused.load(std::memory_order_acquire) && shared_.registry.size() != 0) {
         if (TimerNode* n = timers_.top()) {
           if (n->deadline > virtual_now_) virtual_now_ = n->deadline;
           continue;

@@ -74,7 +74,8 @@ class QueueFull : public std::runtime_error {
   QueueFull() : std::runtime_error("corio::QueueFull: the queue is full") {}
 };
 
-/// `put()` after `shutdown()`, or `get()` after an immediate shutdown / on an empty shut-down queue.
+/// `put()` after `shutdown()`, or `get()` after an immediate shutdown / on an empty shut-down
+/// queue.
 class QueueShutDown : public std::runtime_error {
  public:
   QueueShutDown() : std::runtime_error("corio::QueueShutDown: the queue is shut down") {}

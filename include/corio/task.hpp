@@ -56,8 +56,8 @@ class Task {
   Task(Task&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
   /// Any task viewed as Task<void>: awaiting it waits and rethrows, discarding the value.
   template <class U>
-    requires(std::is_void_v<T> && !std::is_void_v<U>)
-  Task(const Task<U>& o) noexcept : p_(o.header()) {
+  requires(std::is_void_v<T> && !std::is_void_v<U>) Task(const Task<U>& o)
+  noexcept : p_(o.header()) {
     if (p_) detail::retain_task(p_);
   }
   Task& operator=(Task o) noexcept {
@@ -237,15 +237,12 @@ class Future {
 
   /// Completes the future. Throws InvalidStateError when it is already done.
   template <class U = T>
-    requires(!std::is_void_v<U>)
-  void set_result(U&& v) const {
+  requires(!std::is_void_v<U>) void set_result(U&& v) const {
     s_->claim("set_result");
     s_->value.emplace(std::forward<U>(v));
     s_->finish();
   }
-  void set_result() const
-    requires std::is_void_v<T>
-  {
+  void set_result() const requires std::is_void_v<T> {
     s_->claim("set_result");
     s_->finish();
   }

@@ -63,7 +63,9 @@ struct awaited<Task<T>> {
   static constexpr bool owned = false;
 };
 template <class A>
-concept TaskLike = requires { typename awaited<std::remove_cvref_t<A>>::type; };
+concept TaskLike = requires {
+  typename awaited<std::remove_cvref_t<A>>::type;
+};
 
 template <class T>
 Task<T> as_task(Coro<T>&& c) {
@@ -124,8 +126,8 @@ inline std::int64_t to_ns(auto d) {
 template <class T>
 Coro<std::vector<result_t<T>>> gather_vector(std::vector<Task<T>> ts, bool owned) {
   auto nodes = nodes_for(ts);
-  MultiWait w(nodes.get(), ts.size(), WaitMode::kAllOrFirstError, std::nullopt,
-              OnTimeout::kCancel, true);
+  MultiWait w(nodes.get(), ts.size(), WaitMode::kAllOrFirstError, std::nullopt, OnTimeout::kCancel,
+              true);
   co_await w;
   if (std::size_t e = w.first_error(); e != MultiWait::kNone) {
     mark_retrieved(ts[e].header());
@@ -138,8 +140,7 @@ Coro<std::vector<result_t<T>>> gather_vector(std::vector<Task<T>> ts, bool owned
 }
 
 template <class T>
-Coro<std::vector<Outcome<result_t<T>>>> gather_settled_vector(std::vector<Task<T>> ts,
-                                                               bool owned) {
+Coro<std::vector<Outcome<result_t<T>>>> gather_settled_vector(std::vector<Task<T>> ts, bool owned) {
   auto nodes = nodes_for(ts);
   MultiWait w(nodes.get(), ts.size(), WaitMode::kAll, std::nullopt, OnTimeout::kCancel, true);
   co_await w;
@@ -154,8 +155,7 @@ Coro<std::tuple<result_t<typename awaited<A>::type>...>> gather_tuple(
     std::tuple<Task<typename awaited<A>::type>...> ts) {
   constexpr std::size_t N = sizeof...(A);
   auto nodes = nodes_for(ts, std::index_sequence_for<A...>{});
-  MultiWait w(nodes.data(), N, WaitMode::kAllOrFirstError, std::nullopt, OnTimeout::kCancel,
-              true);
+  MultiWait w(nodes.data(), N, WaitMode::kAllOrFirstError, std::nullopt, OnTimeout::kCancel, true);
   co_await w;
   if (std::size_t e = w.first_error(); e != MultiWait::kNone) {
     mark_retrieved(nodes[e].task);
@@ -164,7 +164,8 @@ Coro<std::tuple<result_t<typename awaited<A>::type>...>> gather_tuple(
   co_return [&]<std::size_t... I>(std::index_sequence<I...>) {
     return std::tuple<result_t<typename awaited<A>::type>...>(
         take_result(std::get<I>(ts), awaited<A>::owned)...);
-  }(std::index_sequence_for<A...>{});
+  }
+  (std::index_sequence_for<A...>{});
 }
 
 template <class... A>
@@ -177,7 +178,8 @@ Coro<std::tuple<Outcome<result_t<typename awaited<A>::type>>...>> gather_settled
   co_return [&]<std::size_t... I>(std::index_sequence<I...>) {
     return std::tuple<Outcome<result_t<typename awaited<A>::type>>...>(
         take_outcome(std::get<I>(ts), awaited<A>::owned)...);
-  }(std::index_sequence_for<A...>{});
+  }
+  (std::index_sequence_for<A...>{});
 }
 
 template <class T>
@@ -206,8 +208,8 @@ Coro<T> await_future(Future<T> f) {
 /// std::monostate. The first exception (in time) is rethrown at once; the other tasks keep
 /// running. Cancelling the awaiting task cancels every child. Call from a task.
 template <class... A>
-  requires(sizeof...(A) > 0 && (detail::TaskLike<A> && ...))
-Coro<std::tuple<detail::result_t<typename detail::awaited<A>::type>...>> gather(A... aws) {
+requires(sizeof...(A) > 0 && (detail::TaskLike<A> && ...))
+    Coro<std::tuple<detail::result_t<typename detail::awaited<A>::type>...>> gather(A... aws) {
   // Braced initialisation: the tasks are created left to right (a function call's
   // arguments are evaluated in no fixed order), so asyncio's ordering holds.
   return detail::gather_tuple<A...>(
@@ -227,9 +229,8 @@ Coro<std::vector<detail::result_t<T>>> gather(std::vector<Task<T>> ts) {
 
 /// gather(..., return_exceptions=True): waits for every child; each gives an Outcome.
 template <class... A>
-  requires(sizeof...(A) > 0 && (detail::TaskLike<A> && ...))
-Coro<std::tuple<Outcome<detail::result_t<typename detail::awaited<A>::type>>...>> gather_settled(
-    A... aws) {
+requires(sizeof...(A) > 0 && (detail::TaskLike<A> && ...)) Coro<std::tuple<
+    Outcome<detail::result_t<typename detail::awaited<A>::type>>...>> gather_settled(A... aws) {
   return detail::gather_settled_tuple<A...>(
       std::tuple<Task<typename detail::awaited<A>::type>...>{detail::as_task(std::move(aws))...});
 }
@@ -257,8 +258,7 @@ Coro<T> wait_for(Coro<T> c, std::chrono::duration<Rep, Period> d) {
 /// On expiry the future is cancelled.
 template <class T, class Rep, class Period>
 Coro<T> wait_for(Future<T> f, std::chrono::duration<Rep, Period> d) {
-  return detail::wait_for_task(create_task(detail::await_future(std::move(f))),
-                               detail::to_ns(d));
+  return detail::wait_for_task(create_task(detail::await_future(std::move(f))), detail::to_ns(d));
 }
 /// asyncio.timeout, as an expression: the same as wait_for(aw, d).
 template <class A, class Rep, class Period>

@@ -64,9 +64,7 @@ class MultiWait final : public Park, private Timer {
 
   bool timed_out() const noexcept { return timed_out_.load(std::memory_order_acquire); }
   /// Index of the first task that raised (in completion order), or kNone.
-  std::size_t first_error() const noexcept {
-    return first_error_.load(std::memory_order_acquire);
-  }
+  std::size_t first_error() const noexcept { return first_error_.load(std::memory_order_acquire); }
 
  private:
   static void fire(WaitNode* n) noexcept;

@@ -52,23 +52,23 @@ class Park {
 };
 
 // state_ bits.
-inline constexpr std::uint64_t kScheduled = 1u << 0;   // in a run queue, or being pushed there
-inline constexpr std::uint64_t kRunning = 1u << 1;     // a worker runs it now
-inline constexpr std::uint64_t kWoken = 1u << 2;       // its park completed: resume it
-inline constexpr std::uint64_t kCancelReq = 1u << 3;   // cancel() asked; not yet delivered
-inline constexpr std::uint64_t kComplete = 1u << 4;    // finished and the scheduler let go
+inline constexpr std::uint64_t kScheduled = 1u << 0;  // in a run queue, or being pushed there
+inline constexpr std::uint64_t kRunning = 1u << 1;    // a worker runs it now
+inline constexpr std::uint64_t kWoken = 1u << 2;      // its park completed: resume it
+inline constexpr std::uint64_t kCancelReq = 1u << 3;  // cancel() asked; not yet delivered
+inline constexpr std::uint64_t kComplete = 1u << 4;   // finished and the scheduler let go
 inline constexpr std::uint64_t kFlagMask = (1u << 8) - 1;
 inline constexpr int kRefShift = 8;
 inline constexpr std::uint64_t kRefOne = std::uint64_t{1} << kRefShift;
 
 // flags_ bits (runner-owned).
-inline constexpr std::uint8_t kIsTask = 1u << 0;      // a scheduled root, not an inline Coro
-inline constexpr std::uint8_t kStarted = 1u << 1;     // the coroutine body has begun
-inline constexpr std::uint8_t kFinished = 1u << 2;    // reached final_suspend
+inline constexpr std::uint8_t kIsTask = 1u << 0;           // a scheduled root, not an inline Coro
+inline constexpr std::uint8_t kStarted = 1u << 1;          // the coroutine body has begun
+inline constexpr std::uint8_t kFinished = 1u << 2;         // reached final_suspend
 inline constexpr std::uint8_t kResultCancelled = 1u << 3;  // finished with CancelledError
-inline constexpr std::uint8_t kRetrieved = 1u << 4;   // someone looked at the outcome (debug)
-inline constexpr std::uint8_t kIsMain = 1u << 7;      // the main task of a Runtime::run (flags_)
-inline constexpr std::uint8_t kDebugTask = 1u << 6;   // runs on a debug-mode runtime
+inline constexpr std::uint8_t kRetrieved = 1u << 4;        // someone looked at the outcome (debug)
+inline constexpr std::uint8_t kIsMain = 1u << 7;     // the main task of a Runtime::run (flags_)
+inline constexpr std::uint8_t kDebugTask = 1u << 6;  // runs on a debug-mode runtime
 
 struct TaskExtra;
 class Shared;
@@ -83,10 +83,10 @@ struct TaskHeader : Runnable {
   // is what is destroyed at refcount zero).
   std::coroutine_handle<> resume_;
   union {
-    Park* park_ = nullptr;       // while alive: where the task waits (runner-owned)
-    TaskHeader* defer_next_;     // once complete: the registry's deferred-removal link
+    Park* park_ = nullptr;    // while alive: where the task waits (runner-owned)
+    TaskHeader* defer_next_;  // once complete: the registry's deferred-removal link
   };
-  WaitList waiters_;                // fired when the task is done
+  WaitList waiters_;                        // fired when the task is done
   std::atomic<TaskExtra*> extra_{nullptr};  // name, cancel message, created lazily
   Shared* rt_ = nullptr;                    // the runtime the task runs on
   std::uint32_t reg_index_ = 0;  // slot in the registry shard, guarded by the shard's lock

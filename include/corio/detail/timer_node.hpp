@@ -7,8 +7,8 @@
 namespace corio::detail {
 
 struct TimerNode {
-  std::int64_t deadline = 0;  // nanoseconds on the worker's clock
-  std::uint64_t seq = 0;      // set by push: insertion order, so equal deadlines fire FIFO
+  std::int64_t deadline = 0;         // nanoseconds on the worker's clock
+  std::uint64_t seq = 0;             // set by push: insertion order, so equal deadlines fire FIFO
   std::uint32_t index = kNotInHeap;  // position in the heap, maintained by TimerHeap
   static constexpr std::uint32_t kNotInHeap = 0xffffffffu;
   bool in_heap() const noexcept { return index != kNotInHeap; }
