@@ -71,6 +71,9 @@ void Shared::stop() noexcept {
   stopping.store(true, std::memory_order_release);
   for (auto& w : workers) w->unpark();
   for (auto& w : workers) w->join();
+  // A task that finished on one worker after its shard's worker had already drained and
+  // exited is still on that shard's deferred stack: free it now that nothing runs.
+  for (std::uint32_t i = 0; i < nworkers; ++i) registry.drain_deferred(i);
   Runnable* r = nullptr;
   while (inject.try_dequeue(r)) CallbackState::discard(r);
 }

@@ -37,6 +37,10 @@ struct TaskHeader;
 /// The awaiter a suspended task waits in. Its completion calls wake(task).
 class Park {
  public:
+  /// The runner has already consumed the task's cancel request (kCancelReq) when it calls
+  /// this, so a park that finds it was completed meanwhile must itself remember the cancel
+  /// (and throw CancelledError from await_resume, handing on what it was given) — doing
+  /// nothing would lose it.
   /// Asked to give up the wait because the task was cancelled. Called by the task's runner,
   /// on worker `owner` when that is not -1, never concurrently with a resume of the task.
   /// If it ends the wait it calls wake(task) and makes await_resume throw CancelledError;
