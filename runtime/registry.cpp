@@ -12,7 +12,11 @@ void Registry::add(TaskHeader* t, std::size_t shard) noexcept {
   Shard& s = shards_[shard];
   std::lock_guard g(s.lock);
   // asyncio numbers only unnamed tasks: a task named at creation uses up no number.
-  t->id_ = t->extra_.load(std::memory_order_relaxed) == nullptr ? ++s.next_id : 0;
+  // id_ is the finished name number, so a Task handle can name its task after the runtime
+  // is gone.
+  t->id_ = t->extra_.load(std::memory_order_relaxed) == nullptr
+               ? static_cast<std::uint32_t>(std::uint64_t{s.next_id++} * n_ + shard + 1)
+               : 0;
   t->shard_ = static_cast<std::uint16_t>(shard);
   t->reg_index_ = static_cast<std::uint32_t>(s.tasks.size());
   s.tasks.push_back(t);  // noexcept function: out of memory here terminates

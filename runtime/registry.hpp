@@ -30,7 +30,9 @@ class Registry {
  public:
   explicit Registry(std::size_t shards);
 
-  /// Adds t to `shard` and numbers it (id_, shard_). Terminates if out of memory.
+  /// Adds t to `shard` and numbers it: id_ is asyncio's default name number (1, 2, 3, ... in
+  /// creation order on one worker; unique across shards), 0 for a task named at creation.
+  /// Terminates if out of memory.
   void add(TaskHeader* t, std::size_t shard) noexcept;
   /// Removes t from its shard.
   void remove(TaskHeader* t) noexcept;
@@ -43,10 +45,6 @@ class Registry {
   std::vector<TaskHeader*> snapshot_retained();
   /// Number of tasks registered now (done ones awaiting deferred removal included).
   std::size_t size() noexcept;
-  /// asyncio's default name number: 1, 2, 3, ... in creation order on one worker.
-  std::uint64_t name_number(const TaskHeader* t) const noexcept {
-    return std::uint64_t{t->id_ - 1} * n_ + t->shard_ + 1;
-  }
 
  private:
   struct alignas(64) Shard {

@@ -32,8 +32,9 @@ void enqueue(TaskHeader* t, int owner) {
 
 void destroy_task(TaskHeader* t) noexcept {
   auto* p = static_cast<PromiseBase*>(t);
-  if (p->error_ && t->rt_ != nullptr && t->rt_->opts.debug &&
-      (t->outcome_flags_.load(std::memory_order_relaxed) & (kRetrieved | kResultCancelled)) == 0) {
+  // Only the task's own flags: the last handle may be dropped after the runtime is gone.
+  if (p->error_ && (t->outcome_flags_.load(std::memory_order_relaxed) &
+                    (kDebugTask | kRetrieved | kResultCancelled)) == kDebugTask) {
     std::string what = "unknown exception";
     try {
       std::rethrow_exception(p->error_);

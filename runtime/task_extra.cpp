@@ -23,8 +23,8 @@ std::string task_name(TaskHeader* t) {
     std::lock_guard g(x->mu);
     if (!x->name.empty()) return x->name;
   }
-  if (t->rt_ == nullptr || t->id_ == 0) return "Task";
-  return "Task-" + std::to_string(t->rt_->registry.name_number(t));
+  if (t->id_ == 0) return "Task";
+  return "Task-" + std::to_string(t->id_);
 }
 
 void set_task_name(TaskHeader* t, std::string name) {

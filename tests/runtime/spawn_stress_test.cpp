@@ -25,10 +25,14 @@ Coro<std::uint64_t> leaf(std::uint64_t i, bool yield) {
 }
 
 // A binary fork-join tree: 2^depth leaves, each task creating and awaiting two children.
-Coro<std::uint64_t> tree(int depth) {
-  if (depth == 0) co_return 1;
-  Task<std::uint64_t> l = create_task(tree(depth - 1));
-  Task<std::uint64_t> r = create_task(tree(depth - 1));
+// Leaves count how many of them ran on a thread other than `home`.
+Coro<std::uint64_t> tree(int depth, std::thread::id home, std::atomic<std::uint64_t>& away) {
+  if (depth == 0) {
+    if (std::this_thread::get_id() != home) away.fetch_add(1, std::memory_order_relaxed);
+    co_return 1;
+  }
+  Task<std::uint64_t> l = create_task(tree(depth - 1, home, away));
+  Task<std::uint64_t> r = create_task(tree(depth - 1, home, away));
   co_return co_await l + co_await r;
 }
 
@@ -52,16 +56,18 @@ TEST(SpawnStress, SpawnJoinStormAcrossAllWorkers) {
 TEST(SpawnStress, ForkJoinTreesAreStolenAndJoined) {
   const std::size_t rounds = test::stress_iters(40);
   constexpr int kDepth = 12;  // 8191 tasks per tree
-  std::atomic<int> workers_seen{0};
+  std::atomic<std::uint64_t> away{0};
   run_test(
       [&]() -> Coro<void> {
         for (std::size_t r = 0; r < rounds; ++r) {
-          EXPECT_EQ(co_await create_task(tree(kDepth)), std::uint64_t{1} << kDepth);
+          EXPECT_EQ(co_await create_task(tree(kDepth, std::this_thread::get_id(), away)),
+                    std::uint64_t{1} << kDepth);
         }
-        co_return;
       },
       test::multi_thread(), 120s);
-  (void)workers_seen;
+  if (std::thread::hardware_concurrency() >= 2) {
+    EXPECT_GT(away.load(), 0u) << "no leaf ever ran on another worker: nothing was stolen";
+  }
 }
 
 TEST(SpawnStress, ForeignThreadsSpawnWhileWorkersSpawn) {

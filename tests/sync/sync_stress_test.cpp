@@ -132,13 +132,11 @@ TEST(SyncStressTest, CancelRacingReleaseOnAnotherThreadLeavesNoLockHeld) {
           co_await sleep(0s);
           std::atomic<bool> go{false};
           std::thread releaser([&] {
-            while (!go.load()) {
-            }
+            while (!go.load()) std::this_thread::yield();
             lock.release();
           });
           std::thread cancel_thread([&] {
-            while (!go.load()) {
-            }
+            while (!go.load()) std::this_thread::yield();
             if (r % 2 == 0) std::this_thread::yield();  // vary who tends to win
             w.cancel();
           });
