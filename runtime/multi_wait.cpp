@@ -17,8 +17,6 @@ bool MultiWait::satisfied(PromiseBase* p, bool all_done) const noexcept {
   switch (mode_) {
     case WaitMode::kAll:
       return all_done;
-    case WaitMode::kAllOrFirstError:
-      return all_done || raised(p);
     case WaitMode::kFirst:
       return true;
     case WaitMode::kFirstException:

@@ -8,6 +8,10 @@ Registry::Registry(std::size_t shards) : shards_(new Shard[shards]), n_(shards) 
   for (std::size_t i = 0; i < shards; ++i) shards_[i].tasks.reserve(1024);
 }
 
+void Registry::bind_owner(std::size_t shard) noexcept {
+  shards_[shard].lock.bind_owner();
+}
+
 void Registry::add(TaskHeader* t, std::size_t shard) noexcept {
   Shard& s = shards_[shard];
   std::lock_guard g(s.lock);

@@ -5,9 +5,10 @@
 //   A task sits in exactly one shard's slot array from create_task() until its run completes,
 //   at tasks[t->reg_index_]. Shard i belongs to worker i; tasks created outside any worker go
 //   to shard 0. A shard's array, id counter and the tasks' reg_index_ change only under the
-//   shard's lock, and only the shard's worker (or, for shard 0, an outside thread spawning)
-//   takes it to add or remove: a task that finishes on another worker is queued on the
-//   shard's deferred stack, so the lock's cache line stays with its worker. Removal swaps the
+//   shard's lock, an OwnerLock owned by the shard's worker, so that adding and removing cost
+//   it no locked instruction. Other threads take it only to look (all_tasks, shutdown) or,
+//   for shard 0, to add a task spawned from outside: a task that finishes on another worker
+//   is queued on the shard's deferred stack instead. Removal swaps the
 //   last slot in, so it touches one other task — the newest, usually still in cache — and
 //   never a neighbour in a list.
 //   Tasks on a deferred stack are done but still in the array (and hold a reference).
@@ -22,13 +23,16 @@
 #include <vector>
 
 #include <corio/detail/task_header.hpp>
-#include "runtime/spin_lock.hpp"
+#include "runtime/owner_lock.hpp"
 
 namespace corio::detail {
 
 class Registry {
  public:
   explicit Registry(std::size_t shards);
+
+  /// Called by worker `shard` on its thread before any task is added anywhere.
+  void bind_owner(std::size_t shard) noexcept;
 
   /// Adds t to `shard` and numbers it: id_ is asyncio's default name number (1, 2, 3, ... in
   /// creation order on one worker; unique across shards), 0 for a task named at creation.
@@ -48,7 +52,7 @@ class Registry {
 
  private:
   struct alignas(64) Shard {
-    SpinLock lock;
+    OwnerLock lock;
     std::uint32_t next_id = 0;
     std::vector<TaskHeader*> tasks;
     // On its own cache line: other workers write it, the owner's lock must not bounce.

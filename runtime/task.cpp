@@ -206,6 +206,13 @@ bool cancel_task(TaskHeader* t, const char* msg) noexcept {
 }
 
 void release_task(TaskHeader* t) noexcept {
+  // The last reference needs no RMW: a reference is only ever taken from another one (a
+  // handle, the running task's scheduler reference, the registry's, which outlives its
+  // entry), so when ours is the only one, nobody can take a new one.
+  if ((t->state_.load(std::memory_order_acquire) >> kRefShift) == 1) {
+    destroy_task(t);
+    return;
+  }
   std::uint64_t prev = t->state_.fetch_sub(kRefOne, std::memory_order_acq_rel);
   if ((prev >> kRefShift) == 1) destroy_task(t);
 }

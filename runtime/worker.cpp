@@ -40,6 +40,7 @@ void Worker::join() {
 
 void Worker::main(std::latch& ready, std::exception_ptr& error) {
   t_worker = this;
+  shared_.registry.bind_owner(index_);
   try {
     ring_.emplace(256);
     arm_wake_read();

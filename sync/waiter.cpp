@@ -2,11 +2,9 @@
 // paths of SyncSpinLock (binding the bias, revoking it, spinning).
 #include <corio/detail/sync_waiter.hpp>
 
-#include <linux/membarrier.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <thread>
+
+#include "runtime/heavy_barrier.hpp"
 
 namespace corio::detail {
 
@@ -14,17 +12,6 @@ namespace {
 
 // owner_ once the bias is revoked (or was never granted): an ordinary spin lock.
 const void* const kShared = reinterpret_cast<const void*>(std::uintptr_t{1});
-
-/// membarrier(PRIVATE_EXPEDITED) is usable: registered once per process. Without it (old
-/// kernel, seccomp) locks are never biased.
-bool membarrier_ready() noexcept {
-  static const bool ok = [] {
-    long cmds = ::syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-    if (cmds < 0 || (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return false;
-    return ::syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
-  }();
-  return ok;
-}
 
 void relax(int& spins) noexcept {
   if (++spins < 64) {
@@ -74,7 +61,7 @@ void SyncSpinLock::revoke(const void* seen) noexcept {
   revoking_.store(true, std::memory_order_seq_cst);
   // Every thread of the process executes a full barrier: the owner either sees revoking_ on
   // its next entry, or its owner_in_ = true is visible to the loads below.
-  ::syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+  heavy_barrier();
   int spins = 0;
   while (owner_in_.load(std::memory_order_acquire)) relax(spins);  // pairs with unlock()
   // Only one revoker's CAS matters; later ones find kShared.

@@ -162,15 +162,8 @@ class Task {
 /// or already-started Coro. The task starts later; the caller keeps running.
 template <class T>
 Task<T> create_task(Coro<T> c, std::string name = {}) {
-  if (detail::t_current == nullptr) {
-    throw std::runtime_error("corio: create_task() needs a running event loop");
-  }
+  detail::check_startable(c);
   auto h = c.release();
-  if (!h) throw InvalidStateError("corio: create_task() of an empty Coro");
-  if (h.promise().flags_ & detail::kStarted) {
-    c = Coro<T>(h);
-    throw InvalidStateError("corio: create_task() of a Coro that was already awaited");
-  }
   detail::init_task(&h.promise(), h, std::move(name));
   Task<T> t = Task<T>::adopt(&h.promise());
   detail::schedule_new(&h.promise());

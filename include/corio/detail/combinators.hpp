@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include <corio/detail/join.hpp>
 #include <corio/detail/multi_wait.hpp>
 
 namespace corio {
@@ -67,42 +68,76 @@ concept TaskLike = requires {
   typename awaited<std::remove_cvref_t<A>>::type;
 };
 
-template <class T>
-Task<T> as_task(Coro<T>&& c) {
-  return create_task(std::move(c));
-}
-template <class T>
-Task<T> as_task(Task<T>&& t) noexcept {
-  return std::move(t);
-}
+template <class A>
+using awaited_t = typename awaited<A>::type;
 
-/// The result of a done task: moved out when gather owns it, copied otherwise.
+/// The result of a done child: moved out when gather made the task, copied otherwise.
 template <class T>
-result_t<T> take_result(const Task<T>& t, bool owned) {
+result_t<T> take_result(PromiseBase* p, bool owned) {
+  mark_retrieved(p);
   if constexpr (std::is_void_v<T>) {
-    t.result();
+    p->rethrow_if_error();
     return {};
   } else {
+    auto* pr = static_cast<Promise<T>*>(p);
     if constexpr (std::is_copy_constructible_v<T>) {
-      if (!owned) return t.result();
+      if (!owned) return pr->result();
     }
-    return std::move(t.result());
+    return std::move(pr->result());
   }
 }
-
 template <class T>
-Outcome<result_t<T>> take_outcome(const Task<T>& t, bool owned) {
-  mark_retrieved(t.header());
-  if (std::exception_ptr e = t.header()->error_) return Outcome<result_t<T>>(e);
-  return Outcome<result_t<T>>(take_result(t, owned));
+result_t<T> take_result(const Task<T>& t, bool owned) {
+  return take_result<T>(t.header(), owned);
 }
 
 template <class T>
-std::vector<Task<T>> to_tasks(std::vector<Coro<T>>&& cs) {
-  std::vector<Task<T>> ts;
-  ts.reserve(cs.size());
-  for (auto& c : cs) ts.push_back(create_task(std::move(c)));
-  return ts;
+Outcome<result_t<T>> take_outcome(PromiseBase* p, bool owned) {
+  mark_retrieved(p);
+  if (std::exception_ptr e = p->error_) return Outcome<result_t<T>>(e);
+  return Outcome<result_t<T>>(take_result<T>(p, owned));
+}
+
+/// What gather() throws for an argument before it starts anything: what create_task()
+/// throws for a Coro, InvalidStateError for an empty Task.
+template <class T>
+void check_joinable(const Coro<T>& c) {
+  check_startable(c);
+}
+template <class T>
+void check_joinable(const Task<T>& t) {
+  if (!t.valid()) throw InvalidStateError("corio: gather() of an empty Task");
+}
+
+/// Makes the awaitable child i of j: a Coro becomes a task (as create_task, the handle's
+/// reference going to j); a Task is awaited as it is.
+template <class T>
+void join_start(Join& j, std::size_t i, Coro<T>&& c) noexcept {
+  auto h = c.release();
+  init_task(&h.promise(), h, {});
+  j.attach_new(i, &h.promise());
+  schedule_new(&h.promise());
+}
+template <class T>
+void join_start(Join& j, std::size_t i, Task<T>&& t) noexcept {
+  j.attach(i, t.header());
+}
+
+template <class A>
+JoinRef join_vector(std::vector<A>& as, bool settled) {
+  for (const A& a : as) check_joinable(a);
+  JoinRef j(Join::make(as.size(), settled));
+  for (std::size_t i = 0; i < as.size(); ++i) join_start(*j, i, std::move(as[i]));
+  return j;
+}
+
+template <class... A>
+JoinRef join_tuple(bool settled, A&... as) {
+  (check_joinable(as), ...);
+  JoinRef j(Join::make(sizeof...(A), settled));
+  std::size_t i = 0;
+  (join_start(*j, i++, std::move(as)), ...);  // a fold runs left to right: asyncio's order
+  return j;
 }
 
 template <class T>
@@ -112,72 +147,53 @@ std::unique_ptr<MultiWait::Node[]> nodes_for(const std::vector<Task<T>>& ts) {
   return nodes;
 }
 
-template <class Tuple, std::size_t... I>
-std::array<MultiWait::Node, sizeof...(I)> nodes_for(const Tuple& ts, std::index_sequence<I...>) {
-  std::array<MultiWait::Node, sizeof...(I)> nodes{};
-  ((nodes[I].task = std::get<I>(ts).header()), ...);
-  return nodes;
-}
-
 inline std::int64_t to_ns(auto d) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
 }
 
-template <class T>
-Coro<std::vector<result_t<T>>> gather_vector(std::vector<Task<T>> ts, bool owned) {
-  auto nodes = nodes_for(ts);
-  MultiWait w(nodes.get(), ts.size(), WaitMode::kAllOrFirstError, std::nullopt, OnTimeout::kCancel,
-              true);
-  co_await w;
-  if (std::size_t e = w.first_error(); e != MultiWait::kNone) {
-    mark_retrieved(ts[e].header());
-    std::rethrow_exception(ts[e].header()->error_);
+inline void rethrow_first_error(const Join& j) {
+  if (std::size_t e = j.first_error(); e != Join::kNone) {
+    mark_retrieved(j.child(e));
+    std::rethrow_exception(j.child(e)->error_);
   }
+}
+
+template <class T>
+Coro<std::vector<result_t<T>>> gather_vector(JoinRef j, bool owned) {
+  co_await j;
+  rethrow_first_error(*j);
   std::vector<result_t<T>> out;
-  out.reserve(ts.size());
-  for (auto& t : ts) out.push_back(take_result(t, owned));
+  out.reserve(j->size());
+  for (std::size_t i = 0; i < j->size(); ++i) out.push_back(take_result<T>(j->child(i), owned));
   co_return out;
 }
 
 template <class T>
-Coro<std::vector<Outcome<result_t<T>>>> gather_settled_vector(std::vector<Task<T>> ts, bool owned) {
-  auto nodes = nodes_for(ts);
-  MultiWait w(nodes.get(), ts.size(), WaitMode::kAll, std::nullopt, OnTimeout::kCancel, true);
-  co_await w;
+Coro<std::vector<Outcome<result_t<T>>>> gather_settled_vector(JoinRef j, bool owned) {
+  co_await j;
   std::vector<Outcome<result_t<T>>> out;
-  out.reserve(ts.size());
-  for (auto& t : ts) out.push_back(take_outcome(t, owned));
+  out.reserve(j->size());
+  for (std::size_t i = 0; i < j->size(); ++i) out.push_back(take_outcome<T>(j->child(i), owned));
   co_return out;
 }
 
 template <class... A>
-Coro<std::tuple<result_t<typename awaited<A>::type>...>> gather_tuple(
-    std::tuple<Task<typename awaited<A>::type>...> ts) {
-  constexpr std::size_t N = sizeof...(A);
-  auto nodes = nodes_for(ts, std::index_sequence_for<A...>{});
-  MultiWait w(nodes.data(), N, WaitMode::kAllOrFirstError, std::nullopt, OnTimeout::kCancel, true);
-  co_await w;
-  if (std::size_t e = w.first_error(); e != MultiWait::kNone) {
-    mark_retrieved(nodes[e].task);
-    std::rethrow_exception(nodes[e].task->error_);
-  }
+Coro<std::tuple<result_t<awaited_t<A>>...>> gather_tuple(JoinRef j) {
+  co_await j;
+  rethrow_first_error(*j);
   co_return [&]<std::size_t... I>(std::index_sequence<I...>) {
-    return std::tuple<result_t<typename awaited<A>::type>...>(
-        take_result(std::get<I>(ts), awaited<A>::owned)...);
+    return std::tuple<result_t<awaited_t<A>>...>(
+        take_result<awaited_t<A>>(j->child(I), awaited<A>::owned)...);
   }
   (std::index_sequence_for<A...>{});
 }
 
 template <class... A>
-Coro<std::tuple<Outcome<result_t<typename awaited<A>::type>>...>> gather_settled_tuple(
-    std::tuple<Task<typename awaited<A>::type>...> ts) {
-  constexpr std::size_t N = sizeof...(A);
-  auto nodes = nodes_for(ts, std::index_sequence_for<A...>{});
-  MultiWait w(nodes.data(), N, WaitMode::kAll, std::nullopt, OnTimeout::kCancel, true);
-  co_await w;
+Coro<std::tuple<Outcome<result_t<awaited_t<A>>>...>> gather_settled_tuple(JoinRef j) {
+  co_await j;
   co_return [&]<std::size_t... I>(std::index_sequence<I...>) {
-    return std::tuple<Outcome<result_t<typename awaited<A>::type>>...>(
-        take_outcome(std::get<I>(ts), awaited<A>::owned)...);
+    return std::tuple<Outcome<result_t<awaited_t<A>>>...>(
+        take_outcome<awaited_t<A>>(j->child(I), awaited<A>::owned)...);
   }
   (std::index_sequence_for<A...>{});
 }
@@ -204,43 +220,43 @@ Coro<T> await_future(Future<T> f) {
 }  // namespace detail
 
 /// Runs the awaitables concurrently and returns their results in argument order (asyncio
-/// gather). Each Coro becomes a task; Tasks are awaited as they are. A void result becomes
-/// std::monostate. The first exception (in time) is rethrown at once; the other tasks keep
-/// running. Cancelling the awaiting task cancels every child. Call from a task.
+/// gather). Each Coro becomes a task at once; Tasks are awaited as they are. A void result
+/// becomes std::monostate. The first exception (in time) is rethrown at once; the other
+/// tasks keep running. Cancelling the awaiting task cancels every child. Throws, before
+/// starting anything, what create_task() throws for a Coro (outside a task, an empty or
+/// started Coro) and InvalidStateError for an empty Task; std::bad_alloc.
 template <class... A>
-requires(sizeof...(A) > 0 && (detail::TaskLike<A> && ...))
-    Coro<std::tuple<detail::result_t<typename detail::awaited<A>::type>...>> gather(A... aws) {
-  // Braced initialisation: the tasks are created left to right (a function call's
-  // arguments are evaluated in no fixed order), so asyncio's ordering holds.
-  return detail::gather_tuple<A...>(
-      std::tuple<Task<typename detail::awaited<A>::type>...>{detail::as_task(std::move(aws))...});
+requires(sizeof...(A) > 0 &&
+         (detail::TaskLike<A> &&
+          ...)) Coro<std::tuple<detail::result_t<detail::awaited_t<A>>...>> gather(A... aws) {
+  return detail::gather_tuple<A...>(detail::join_tuple(false, aws...));
 }
 
-/// gather over a list of Coros; results in list order.
+/// gather over a list of Coros; results in list order. An empty list gives an empty result.
 template <class T>
 Coro<std::vector<detail::result_t<T>>> gather(std::vector<Coro<T>> cs) {
-  return detail::gather_vector(detail::to_tasks(std::move(cs)), true);
+  return detail::gather_vector<T>(detail::join_vector(cs, false), true);
 }
 /// gather over a list of Tasks; results are copied (the tasks keep theirs).
 template <class T>
 Coro<std::vector<detail::result_t<T>>> gather(std::vector<Task<T>> ts) {
-  return detail::gather_vector(std::move(ts), false);
+  return detail::gather_vector<T>(detail::join_vector(ts, false), false);
 }
 
 /// gather(..., return_exceptions=True): waits for every child; each gives an Outcome.
+/// Throws as gather().
 template <class... A>
-requires(sizeof...(A) > 0 && (detail::TaskLike<A> && ...)) Coro<std::tuple<
-    Outcome<detail::result_t<typename detail::awaited<A>::type>>...>> gather_settled(A... aws) {
-  return detail::gather_settled_tuple<A...>(
-      std::tuple<Task<typename detail::awaited<A>::type>...>{detail::as_task(std::move(aws))...});
+requires(sizeof...(A) > 0 && (detail::TaskLike<A> && ...))
+    Coro<std::tuple<Outcome<detail::result_t<detail::awaited_t<A>>>...>> gather_settled(A... aws) {
+  return detail::gather_settled_tuple<A...>(detail::join_tuple(true, aws...));
 }
 template <class T>
 Coro<std::vector<Outcome<detail::result_t<T>>>> gather_settled(std::vector<Coro<T>> cs) {
-  return detail::gather_settled_vector(detail::to_tasks(std::move(cs)), true);
+  return detail::gather_settled_vector<T>(detail::join_vector(cs, true), true);
 }
 template <class T>
 Coro<std::vector<Outcome<detail::result_t<T>>>> gather_settled(std::vector<Task<T>> ts) {
-  return detail::gather_settled_vector(std::move(ts), false);
+  return detail::gather_settled_vector<T>(detail::join_vector(ts, true), false);
 }
 
 /// asyncio.wait_for: waits for aw at most `d`. On expiry cancels it, waits for it to

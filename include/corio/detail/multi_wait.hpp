@@ -1,4 +1,4 @@
-// MultiWait: a task waiting on several tasks at once (gather, wait, wait_for).
+// MultiWait: a task waiting on several tasks at once, with a timeout (wait, wait_for).
 //
 // Invariants
 //   One Node per awaited task sits in that task's WaitList until it fires or is removed.
@@ -26,7 +26,6 @@ namespace corio::detail {
 
 enum class WaitMode : std::uint8_t {
   kAll,              // every task done
-  kAllOrFirstError,  // gather: every task done, or one raised (CancelledError included)
   kFirst,            // wait(FirstCompleted)
   kFirstException,   // wait(FirstException): one raised (cancellation excluded), or all done
 };
@@ -45,7 +44,7 @@ class MultiWait final : public Park, private Timer {
   static constexpr std::size_t kNone = ~std::size_t{0};
 
   /// nodes[i].task must be set; nodes must outlive the await. cancel_children: cancelling
-  /// the waiting task cancels the awaited ones (gather, wait_for) instead of ending the wait.
+  /// the waiting task cancels the awaited ones (wait_for) instead of ending the wait.
   MultiWait(Node* nodes, std::size_t n, WaitMode mode, std::optional<std::int64_t> timeout_ns,
             OnTimeout on_timeout, bool cancel_children) noexcept
       : nodes_(nodes),

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <exception>
 #include <new>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 
@@ -28,6 +29,11 @@ template <class T = void>
 class Task;
 
 namespace detail {
+
+/// Throws what create_task() throws for c: std::runtime_error outside a task,
+/// InvalidStateError for an empty Coro or one that was already awaited.
+template <class T>
+void check_startable(const Coro<T>& c);
 
 inline constexpr std::uint8_t kInlineSync = 1u << 5;  // parent is inside await_suspend
 
@@ -170,6 +176,9 @@ class [[nodiscard]] Coro {
   std::coroutine_handle<promise_type> release() noexcept { return std::exchange(h_, {}); }
 
  private:
+  template <class U>
+  friend void detail::check_startable(const Coro<U>& c);
+
   std::coroutine_handle<promise_type> checked() const {
     if (!h_) throw InvalidStateError("corio: awaiting an empty Coro");
     if (h_.promise().flags_ & detail::kStarted) {
@@ -195,6 +204,16 @@ Coro<T> Promise<T>::get_return_object() noexcept {
 }
 inline Coro<void> Promise<void>::get_return_object() noexcept {
   return Coro<void>(std::coroutine_handle<Promise<void>>::from_promise(*this));
+}
+
+template <class T>
+void check_startable(const Coro<T>& c) {
+  if (t_current == nullptr)
+    throw std::runtime_error("corio: create_task() needs a running event loop");
+  if (!c.h_) throw InvalidStateError("corio: create_task() of an empty Coro");
+  if (c.h_.promise().flags_ & kStarted) {
+    throw InvalidStateError("corio: create_task() of a Coro that was already awaited");
+  }
 }
 }  // namespace detail
 

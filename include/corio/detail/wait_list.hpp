@@ -44,6 +44,13 @@ class WaitList {
     return true;
   }
 
+  /// Adds the first node to a list no other thread can see yet (its task is not scheduled):
+  /// a plain store, published by whatever publishes the task.
+  void add_unpublished(WaitNode* n) noexcept {
+    n->next = nullptr;
+    head_.store(reinterpret_cast<std::uintptr_t>(n), std::memory_order_relaxed);
+  }
+
   /// Takes n out before it fires. Returns false when close() already fired it.
   bool remove(WaitNode* n) noexcept {
     // Closed and unlocked: every callback has run (they run under the lock), n included.

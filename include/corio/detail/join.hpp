@@ -1,0 +1,119 @@
+// Join: the core of gather() and gather_settled(): a task waiting for a fixed set of children,
+// all of them or (gather) until the first raises.
+//
+// One allocation holds the Join and a Node per child. A child that gather creates from a
+// Coro gets its node before it is scheduled, with a plain store (nobody else can see it yet);
+// a Task handed to gather gets it through WaitList::add. A node fires once, from the child's
+// complete_task(): it counts the child off word_, and the child that ends the wait wakes the
+// waiting task if that has parked. Fan-in therefore costs each child one RMW on word_.
+//
+// Invariants
+//   word_ = remaining children (bits 0-31) | index + 1 of the first child that raised (bits
+//   32-62, gather only; 0: none) | kArmed (bit 63: the waiting task is parked here). The wait
+//   ends when remaining is 0 or an error is recorded. Exactly one party wakes the task: the
+//   child whose RMW ends the wait while kArmed is set. If the wait had ended before the task
+//   tried to park, it does not park (await_suspend returns false).
+//   Every node is in its child's WaitList until it fires or release() removes it; a Join is
+//   freed only by release(), after which no node can fire.
+// Memory ordering
+//   A child writes its result, then fires under its WaitList's lock: its acq_rel RMW on
+//   word_ is in the release sequence the waiting task's acquire reads, so the task sees every
+//   counted child's result and error_. task_ is written before the release CAS that sets
+//   kArmed; the waker reads it after its acq_rel RMW saw kArmed.
+// Lifetime
+//   The Join holds a reference on every child (for Coros: the one create_task would have
+//   given the Task handle), dropped by release().
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include <corio/detail/promise.hpp>
+
+namespace corio::detail {
+
+class Join final : public Park {
+ public:
+  static constexpr std::size_t kNone = ~std::size_t{0};
+
+  /// A Join for n children; settled: errors do not end the wait (gather_settled). Throws
+  /// std::bad_alloc, or std::length_error beyond 2^31 - 1 children.
+  static Join* make(std::size_t n, bool settled);
+  /// Detaches the nodes that have not fired, drops the references and frees the Join.
+  static void release(Join* j) noexcept;
+
+  /// Child i is p, a task that nobody else can see yet: init_task() ran, schedule_new() has
+  /// not. Takes over the Task handle's reference.
+  void attach_new(std::size_t i, PromiseBase* p) noexcept;
+  /// Child i is p, a task that may be running or done already. Takes a reference.
+  void attach(std::size_t i, PromiseBase* p) noexcept;
+
+  std::size_t size() const noexcept { return n_; }
+  PromiseBase* child(std::size_t i) const noexcept { return nodes()[i].task; }
+  /// The first child (in completion order) that raised, or kNone. After the wait.
+  std::size_t first_error() const noexcept {
+    return static_cast<std::size_t>((word_.load(std::memory_order_acquire) & ~kArmed) >>
+                                    kErrorShift) -
+           1;
+  }
+
+  bool await_ready() const noexcept { return ended(word_.load(std::memory_order_acquire)); }
+  bool await_suspend(std::coroutine_handle<> h) noexcept;
+  /// Throws CancelledError when a cancel ended the wait, or arrived after it ended.
+  void await_resume() const;
+  /// The waiting task was cancelled: cancel the children. Their outcome ends the wait.
+  void cancel(TaskHeader* t) noexcept override;
+
+ private:
+  struct Node : WaitNode {
+    Join* self = nullptr;
+    PromiseBase* task = nullptr;  // null until attached
+  };
+  static constexpr int kErrorShift = 32;
+  static constexpr std::uint64_t kCountMask = (std::uint64_t{1} << kErrorShift) - 1;
+  static constexpr std::uint64_t kArmed = std::uint64_t{1} << 63;
+
+  static std::size_t bytes_for(std::size_t n) noexcept { return sizeof(Join) + n * sizeof(Node); }
+  Join(std::size_t n, bool settled) noexcept : word_(n), n_(n), settled_(settled) {}
+  Node* nodes() const noexcept { return reinterpret_cast<Node*>(const_cast<Join*>(this) + 1); }
+  static bool ended(std::uint64_t w) noexcept {
+    return (w & kCountMask) == 0 || (w & ~kArmed) >> kErrorShift != 0;
+  }
+  static void fire(WaitNode* n) noexcept;
+
+  std::atomic<std::uint64_t> word_;
+  std::size_t n_;
+  TaskHeader* task_ = nullptr;  // the waiting task, once it tried to park
+  bool settled_;
+  bool suspended_ = false;  // the waiting task parked (runner-owned)
+  bool cancelled_ = false;  // a cancel found every child done already (runner-owned)
+};
+
+/// Owns a Join: releases it when dropped (the gather coroutine finished or was destroyed,
+/// or building the gather failed half-way).
+class JoinRef {
+ public:
+  explicit JoinRef(Join* j) noexcept : j_(j) {}
+  JoinRef(JoinRef&& o) noexcept : j_(o.j_) { o.j_ = nullptr; }
+  JoinRef& operator=(JoinRef&&) = delete;
+  ~JoinRef() {
+    if (j_ != nullptr) Join::release(j_);
+  }
+  Join& operator*() const noexcept { return *j_; }
+  Join* operator->() const noexcept { return j_; }
+
+  /// Waits for the Join (what `co_await *ref` would, without copying the Join).
+  struct Awaiter {
+    Join* j;
+    bool await_ready() const noexcept { return j->await_ready(); }
+    bool await_suspend(std::coroutine_handle<> h) noexcept { return j->await_suspend(h); }
+    void await_resume() const { j->await_resume(); }
+  };
+  Awaiter operator co_await() const noexcept { return {j_}; }
+
+ private:
+  Join* j_;
+};
+
+}  // namespace corio::detail

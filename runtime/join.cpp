@@ -1,0 +1,103 @@
+#include <corio/detail/join.hpp>
+
+#include <limits>
+#include <new>
+#include <stdexcept>
+
+namespace corio::detail {
+
+Join* Join::make(std::size_t n, bool settled) {
+  static_assert(alignof(Node) <= alignof(Join) && sizeof(Join) % alignof(Node) == 0);
+  if (n > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
+    throw std::length_error("corio: gather() of more than 2^31 - 1 awaitables");
+  }
+  void* mem = frame_alloc(bytes_for(n));
+  Join* j = ::new (mem) Join(n, settled);
+  for (std::size_t i = 0; i < n; ++i) ::new (&j->nodes()[i]) Node{};
+  return j;
+}
+
+void Join::release(Join* j) noexcept {
+  Node* nodes = j->nodes();
+  const std::size_t n = j->n_;
+  // The wait ended early (an error) or never happened: some children still run and hold a
+  // node. remove() returns once no callback can touch it (they fire under the list's lock).
+  if ((j->word_.load(std::memory_order_acquire) & kCountMask) != 0) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (nodes[i].task != nullptr) nodes[i].task->waiters_.remove(&nodes[i]);
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (nodes[i].task != nullptr) release_task(nodes[i].task);
+  }
+  j->~Join();
+  frame_free(j, bytes_for(n));
+}
+
+void Join::attach_new(std::size_t i, PromiseBase* p) noexcept {
+  Node& nd = nodes()[i];
+  nd.fn = &Join::fire;
+  nd.self = this;
+  nd.task = p;
+  p->waiters_.add_unpublished(&nd);
+}
+
+void Join::attach(std::size_t i, PromiseBase* p) noexcept {
+  Node& nd = nodes()[i];
+  nd.fn = &Join::fire;
+  nd.self = this;
+  nd.task = p;
+  retain_task(p);
+  if (!p->waiters_.add(&nd)) fire(&nd);  // done already: count it now
+}
+
+void Join::fire(WaitNode* wn) noexcept {
+  auto* nd = static_cast<Node*>(wn);
+  Join* j = nd->self;
+  std::uint64_t prev;
+  if (j->settled_ || nd->task->error_ == nullptr) {
+    prev = j->word_.fetch_sub(1, std::memory_order_acq_rel);
+    // Lifetime: unless this ended the wait with the task parked, j may be gone now.
+    if ((prev & kArmed) == 0 || ended(prev) || (prev & kCountMask) != 1) return;
+  } else {
+    const std::uint64_t mark = static_cast<std::uint64_t>(nd - j->nodes()) + 1;
+    prev = j->word_.load(std::memory_order_relaxed);
+    std::uint64_t next;
+    do {
+      next = prev - 1;
+      if (((prev & ~kArmed) >> kErrorShift) == 0) next |= mark << kErrorShift;
+    } while (!j->word_.compare_exchange_weak(prev, next, std::memory_order_acq_rel,
+                                             std::memory_order_relaxed));
+    if ((prev & kArmed) == 0 || ended(prev)) return;
+  }
+  wake(j->task_, j->owner);
+}
+
+bool Join::await_suspend(std::coroutine_handle<> h) noexcept {
+  task_ = t_current;
+  std::uint64_t w = word_.load(std::memory_order_acquire);
+  do {
+    if (ended(w)) return false;  // ended meanwhile: carry on without a switch
+  } while (!word_.compare_exchange_weak(w, w | kArmed, std::memory_order_acq_rel,
+                                        std::memory_order_acquire));
+  suspended_ = true;
+  park_current(this, h);
+  return true;
+}
+
+void Join::await_resume() const {
+  if (!suspended_) return;
+  if (cancelled_) throw_cancelled(task_);
+  check_cancel_on_resume(task_);
+}
+
+void Join::cancel(TaskHeader*) noexcept {
+  bool passed_on = false;
+  Node* nodes = this->nodes();
+  for (std::size_t i = 0; i < n_; ++i) passed_on |= cancel_task(nodes[i].task, nullptr);
+  // A child that refused is done and has fired or is firing now: if none took the cancel,
+  // the last one's node ends the wait, and this one ends in CancelledError.
+  if (!passed_on) cancelled_ = true;
+}
+
+}  // namespace corio::detail

@@ -1,0 +1,77 @@
+// OwnerLock: a lock for data that one thread uses all the time and others rarely (a worker's
+// registry shard: the worker adds and removes every task it runs; all_tasks() and shutdown
+// look from elsewhere).
+//
+// The owner enters with a store and a load, no locked instruction (asymmetric Dekker). Any
+// other thread takes a spin lock among the others, raises foreign_, runs heavy_barrier() —
+// which supplies the owner's missing store-load fence — and waits for the owner to leave.
+// Unlike SyncSpinLock's bias this one is never revoked: every foreign entry pays the system
+// call (about a microsecond), which suits data that others visit once in a while.
+//
+// Invariants
+//   At most one foreign thread holds spin_, and only it sets foreign_. The owner is inside
+//   only while owner_in_ is true and foreign_ was false after it set owner_in_; a foreign
+//   thread is inside only once foreign_ is true, heavy_barrier() returned and owner_in_ was
+//   seen false. Without membarrier there is no owner: everyone takes spin_.
+// Memory ordering
+//   Owner exit (release store of owner_in_) pairs with the foreign acquire load; foreign exit
+//   (release store of foreign_) pairs with the owner's acquire load. The owner's store of
+//   owner_in_ and load of foreign_ are ordered against the foreign thread's store of foreign_
+//   and load of owner_in_ by heavy_barrier(), not by the atomics.
+#pragma once
+
+#include <atomic>
+
+#include <corio/detail/cpu_relax.hpp>
+#include "runtime/heavy_barrier.hpp"
+
+namespace corio::detail {
+
+class OwnerLock {
+ public:
+  /// The calling thread becomes the owner (once, before anyone locks).
+  void bind_owner() noexcept {
+    if (membarrier_ready()) owner_.store(token(), std::memory_order_release);
+  }
+
+  void lock() noexcept {
+    if (owner_.load(std::memory_order_relaxed) == token()) [[likely]] {
+      for (;;) {
+        owner_in_.store(true, std::memory_order_relaxed);
+        std::atomic_signal_fence(std::memory_order_seq_cst);  // the CPU fence is the barrier's
+        if (!foreign_.load(std::memory_order_acquire)) [[likely]] {
+          return;
+        }
+        owner_in_.store(false, std::memory_order_release);
+        while (foreign_.load(std::memory_order_relaxed)) cpu_relax();
+      }
+    }
+    while (spin_.exchange(true, std::memory_order_acquire)) {
+      while (spin_.load(std::memory_order_relaxed)) cpu_relax();
+    }
+    if (owner_.load(std::memory_order_acquire) == nullptr) return;  // no owner: a spin lock
+    foreign_.store(true, std::memory_order_relaxed);
+    heavy_barrier();
+    while (owner_in_.load(std::memory_order_acquire)) cpu_relax();
+  }
+
+  void unlock() noexcept {
+    if (owner_.load(std::memory_order_relaxed) == token()) [[likely]] {
+      owner_in_.store(false, std::memory_order_release);
+      return;
+    }
+    foreign_.store(false, std::memory_order_release);
+    spin_.store(false, std::memory_order_release);
+  }
+
+ private:
+  static const void* token() noexcept { return &t_token; }
+  static constinit inline thread_local char t_token = 0;  // its address names the thread
+
+  std::atomic<const void*> owner_{nullptr};
+  std::atomic<bool> owner_in_{false};
+  std::atomic<bool> foreign_{false};
+  std::atomic<bool> spin_{false};
+};
+
+}  // namespace corio::detail
