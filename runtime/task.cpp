@@ -50,20 +50,21 @@ void destroy_task(TaskHeader* t) noexcept {
 }
 
 /// The run that saw the coroutine reach final_suspend: unregister and drop the scheduler's
-/// reference (the waiters were already fired by complete_task).
-void finish_run(TaskHeader* t) noexcept {
+/// reference (the waiters were already fired by complete_task). `claimed`: the state bits
+/// the run holds (kRunning, and kScheduled for a first run), cleared by one fetch_add.
+void finish_run(TaskHeader* t, std::uint64_t claimed) noexcept {
   if (t->shard_ != t_worker->index()) {
     // Registered on another worker: rather than take that worker's lock from here (its
     // cache line would bounce on every task), hand the removal to it. The scheduler's
     // reference goes with the task; the owner releases it once unlinked.
-    t->state_.fetch_add(kComplete - kRunning, std::memory_order_acq_rel);
+    t->state_.fetch_add(kComplete - claimed, std::memory_order_acq_rel);
     t->rt_->registry.defer_remove(t);
     return;
   }
   t->rt_->registry.remove(t);
-  constexpr std::uint64_t kDelta = kComplete - kRunning - kRefOne;  // wraps: one fetch_add
-  std::uint64_t prev = t->state_.fetch_add(kDelta, std::memory_order_acq_rel);
-  if (((prev + kDelta) >> kRefShift) == 0) destroy_task(t);
+  const std::uint64_t delta = kComplete - claimed - kRefOne;  // wraps: one fetch_add
+  std::uint64_t prev = t->state_.fetch_add(delta, std::memory_order_acq_rel);
+  if (((prev + delta) >> kRefShift) == 0) destroy_task(t);
 }
 
 /// Ends a run whose task must run again (it yielded, or was woken while running): back of
@@ -105,20 +106,29 @@ void resume(TaskHeader* t, Worker* w) noexcept {
 void run_task(Runnable* r) noexcept {
   auto* t = static_cast<TaskHeader*>(r);
   Worker* w = t_worker;
-  std::uint64_t s = t->state_.load(std::memory_order_relaxed);
-  std::uint64_t ns;
-  do {
-    ns = (s & ~(kScheduled | kWoken)) | kRunning;
-  } while (!t->state_.compare_exchange_weak(s, ns, std::memory_order_acquire,
-                                            std::memory_order_relaxed));
-  bool woken = (s & kWoken) != 0;
+  std::uint64_t claimed = kRunning;
+  bool woken;
+  if ((t->flags_ & kStarted) == 0) {
+    // First run: the task was born kScheduled | kRunning and the queue gave it to us alone,
+    // so there is nothing to claim. kScheduled stays set until this step ends (wake and
+    // cancel leave it to us meanwhile).
+    claimed |= kScheduled;
+    woken = true;
+  } else {
+    std::uint64_t s = t->state_.load(std::memory_order_relaxed);
+    while (!t->state_.compare_exchange_weak(s, (s & ~(kScheduled | kWoken)) | kRunning,
+                                            std::memory_order_acquire, std::memory_order_relaxed)) {
+    }
+    woken = (s & kWoken) != 0;
+  }
   bool resumed = false;
+  std::uint64_t s;
   for (;;) {
     if (woken) {
       resume(t, w);
       resumed = true;
       if (t->flags_ & kFinished) {
-        finish_run(t);  // Lifetime: t may be gone
+        finish_run(t, claimed);  // Lifetime: t may be gone
         return;
       }
       if (t_yield) {
@@ -163,7 +173,7 @@ void run_task(Runnable* r) noexcept {
         woken = false;
         break;
       }
-      if (t->state_.compare_exchange_weak(s, s & ~kRunning, std::memory_order_acq_rel,
+      if (t->state_.compare_exchange_weak(s, s & ~claimed, std::memory_order_acq_rel,
                                           std::memory_order_relaxed)) {
         return;
       }
@@ -245,8 +255,9 @@ void init_task(PromiseBase* p, std::coroutine_handle<> h, std::string name) noex
   p->flags_ |= kIsTask;
   p->resume_ = h;
   p->kind = Runnable::Kind::kTask;
-  // Two references: the scheduler's and the Task handle the caller gets.
-  p->state_.store(kScheduled | kWoken | 2 * kRefOne, std::memory_order_relaxed);
+  // Two references: the scheduler's and the Task handle the caller gets. Born claimed by
+  // its first runner (run_task), whom the queue it goes to picks.
+  p->state_.store(kScheduled | kRunning | 2 * kRefOne, std::memory_order_relaxed);
   if (!name.empty()) {
     try {
       task_extra(p)->name = std::move(name);

@@ -2,7 +2,9 @@
 //
 // Invariants
 //   A task is in at most one run queue (kScheduled) and is run by at most one worker at a
-//   time (kRunning): whoever sets kScheduled pushes it, whoever pops it sets kRunning.
+//   time (kRunning): whoever sets kScheduled pushes it, whoever pops it sets kRunning. A new
+//   task is born kScheduled | kRunning: the queue hands it to one worker, which runs its
+//   first step without claiming it and clears both bits when the step ends.
 //   While suspended the task waits in exactly one Park; the event that completes the park
 //   calls wake() once, which sets kWoken. Only a run that observes kWoken resumes the
 //   coroutine, so spurious runs (for cancellation) never resume it twice.
