@@ -1,6 +1,5 @@
 #include <corio/detail/join.hpp>
 
-#include <limits>
 #include <new>
 #include <stdexcept>
 
@@ -8,8 +7,8 @@ namespace corio::detail {
 
 Join* Join::make(std::size_t n, bool settled) {
   static_assert(alignof(Node) <= alignof(Join) && sizeof(Join) % alignof(Node) == 0);
-  if (n > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
-    throw std::length_error("corio: gather() of more than 2^31 - 1 awaitables");
+  if (n >= (std::size_t{1} << kErrorBits)) {
+    throw std::length_error("corio: gather() of 2^30 awaitables or more");
   }
   void* mem = frame_alloc(bytes_for(n));
   Join* j = ::new (mem) Join(n, settled);
@@ -18,18 +17,22 @@ Join* Join::make(std::size_t n, bool settled) {
 }
 
 void Join::release(Join* j) noexcept {
+  // Children still running keep their nodes listed (nobody edits a Join child's list but
+  // its close): mark the Join detached and let the last node free it.
+  std::uint64_t w = j->word_.load(std::memory_order_acquire);
+  do {
+    if ((w & kCountMask) == 0) {
+      free(j);
+      return;
+    }
+  } while (!j->word_.compare_exchange_weak(w, w | kDetached, std::memory_order_acq_rel,
+                                           std::memory_order_acquire));
+}
+
+void Join::free(Join* j) noexcept {
   Node* nodes = j->nodes();
   const std::size_t n = j->n_;
-  // The wait ended early (an error) or never happened: some children still run and hold a
-  // node. remove() returns once no callback can touch it (they fire under the list's lock).
-  if ((j->word_.load(std::memory_order_acquire) & kCountMask) != 0) {
-    for (std::size_t i = 0; i < n; ++i) {
-      if (nodes[i].task != nullptr) nodes[i].task->waiters_.remove(&nodes[i]);
-    }
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    if (nodes[i].task != nullptr) release_task(nodes[i].task);
-  }
+  for (std::size_t i = 0; i < n; ++i) release_task(nodes[i].task);
   j->~Join();
   frame_free(j, bytes_for(n));
 }
@@ -39,6 +42,7 @@ void Join::attach_new(std::size_t i, PromiseBase* p) noexcept {
   nd.fn = &Join::fire;
   nd.self = this;
   nd.task = p;
+  p->flags_ |= kJoined;
   p->waiters_.add_unpublished(&nd);
 }
 
@@ -54,23 +58,25 @@ void Join::attach(std::size_t i, PromiseBase* p) noexcept {
 void Join::fire(WaitNode* wn) noexcept {
   auto* nd = static_cast<Node*>(wn);
   Join* j = nd->self;
-  std::uint64_t prev;
+  std::uint64_t prev = j->word_.load(std::memory_order_relaxed);
+  std::uint64_t next;
   if (j->settled_ || nd->task->error_ == nullptr) {
     prev = j->word_.fetch_sub(1, std::memory_order_acq_rel);
-    // Lifetime: unless this ended the wait with the task parked, j may be gone now.
-    if ((prev & kArmed) == 0 || ended(prev) || (prev & kCountMask) != 1) return;
+    next = prev - 1;
   } else {
     const std::uint64_t mark = static_cast<std::uint64_t>(nd - j->nodes()) + 1;
-    prev = j->word_.load(std::memory_order_relaxed);
-    std::uint64_t next;
     do {
       next = prev - 1;
-      if (((prev & ~kArmed) >> kErrorShift) == 0) next |= mark << kErrorShift;
+      if (error_of(prev) == 0) next |= mark << kErrorShift;
     } while (!j->word_.compare_exchange_weak(prev, next, std::memory_order_acq_rel,
                                              std::memory_order_relaxed));
-    if ((prev & kArmed) == 0 || ended(prev)) return;
   }
-  wake(j->task_, j->owner);
+  // Lifetime: once the wait has ended j belongs to the waiting task, which may free it.
+  if ((prev & kArmed) != 0 && !ended(prev) && ended(next)) {
+    wake(j->task_, j->owner);
+  } else if ((next & kDetached) != 0 && (next & kCountMask) == 0) {
+    free(j);
+  }
 }
 
 bool Join::await_suspend(std::coroutine_handle<> h) noexcept {

@@ -33,10 +33,11 @@ void Registry::unlink(Shard& s, TaskHeader* t) noexcept {
   s.tasks.pop_back();
 }
 
-void Registry::remove(TaskHeader* t) noexcept {
+std::uint64_t Registry::remove(TaskHeader* t) noexcept {
   Shard& s = shards_[t->shard_];
   std::lock_guard g(s.lock);
   unlink(s, t);
+  return t->state_.load(std::memory_order_acquire) >> kRefShift;
 }
 
 void Registry::defer_remove(TaskHeader* t) noexcept {

@@ -38,8 +38,9 @@ class Registry {
   /// creation order on one worker; unique across shards), 0 for a task named at creation.
   /// Terminates if out of memory.
   void add(TaskHeader* t, std::size_t shard) noexcept;
-  /// Removes t from its shard.
-  void remove(TaskHeader* t) noexcept;
+  /// Removes t from its shard; returns t's reference count as it was under the lock (once
+  /// the lock is dropped, nobody can take a new reference through the registry).
+  std::uint64_t remove(TaskHeader* t) noexcept;
   /// A task registered on another shard finished here: queue it for that shard's owner,
   /// who removes it and drops the reference it carries (drain_deferred). Any thread.
   void defer_remove(TaskHeader* t) noexcept;

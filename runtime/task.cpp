@@ -49,9 +49,10 @@ void destroy_task(TaskHeader* t) noexcept {
   t->resume_.destroy();  // the root frame (set by final_suspend). Lifetime: t is gone
 }
 
-/// The run that saw the coroutine reach final_suspend: unregister and drop the scheduler's
-/// reference (the waiters were already fired by complete_task). `claimed`: the state bits
-/// the run holds (kRunning, and kScheduled for a first run), cleared by one fetch_add.
+/// The run that saw the coroutine reach final_suspend: drop the scheduler's reference
+/// (complete_task fired the waiters and, on the task's own shard, unregistered it).
+/// `claimed`: the state bits the run holds (kRunning, and kScheduled for a first run),
+/// cleared by one fetch_add.
 void finish_run(TaskHeader* t, std::uint64_t claimed) noexcept {
   if (t->shard_ != t_worker->index()) {
     // Registered on another worker: rather than take that worker's lock from here (its
@@ -61,7 +62,6 @@ void finish_run(TaskHeader* t, std::uint64_t claimed) noexcept {
     t->rt_->registry.defer_remove(t);
     return;
   }
-  t->rt_->registry.remove(t);
   const std::uint64_t delta = kComplete - claimed - kRefOne;  // wraps: one fetch_add
   std::uint64_t prev = t->state_.fetch_add(delta, std::memory_order_acq_rel);
   if (((prev + delta) >> kRefShift) == 0) destroy_task(t);
@@ -240,7 +240,20 @@ void complete_task(PromiseBase* p) noexcept {
     } catch (...) {
     }
   }
-  p->waiters_.close();
+  if (p->shard_ != t_worker->index()) {
+    p->waiters_.close();  // finish_run defers the removal to the shard's worker
+    return;
+  }
+  // Nobody can add or remove a node any more when the only references left are the
+  // scheduler's and a gather's Join's (which never edits the list after attach_new): every
+  // other node owner holds a reference while its node is listed. The registry removal, done
+  // under the shard's lock while the count is read, keeps all_tasks() from taking a new one.
+  const std::uint64_t quiet = (p->flags_ & kJoined) ? 2 : 1;
+  if (p->rt_->registry.remove(p) == quiet) {
+    p->waiters_.close_quiet();
+  } else {
+    p->waiters_.close();
+  }
 }
 
 void throw_cancelled(TaskHeader* t) {

@@ -9,12 +9,13 @@
 //
 // Invariants
 //   word_ = remaining children (bits 0-31) | index + 1 of the first child that raised (bits
-//   32-62, gather only; 0: none) | kArmed (bit 63: the waiting task is parked here). The wait
-//   ends when remaining is 0 or an error is recorded. Exactly one party wakes the task: the
-//   child whose RMW ends the wait while kArmed is set. If the wait had ended before the task
-//   tried to park, it does not park (await_suspend returns false).
-//   Every node is in its child's WaitList until it fires or release() removes it; a Join is
-//   freed only by release(), after which no node can fire.
+//   32-61, gather only; 0: none) | kDetached (bit 62: the owner let go) | kArmed (bit 63: the
+//   waiting task is parked here). The wait ends when remaining is 0 or an error is recorded.
+//   Exactly one party wakes the task: the child whose RMW ends the wait while kArmed is set.
+//   If the wait had ended before the task tried to park, it does not park.
+//   Every node stays in its child's WaitList until it fires: the Join never removes one (so
+//   a child's list is edited by nobody but its close, see task_header.hpp). The Join is
+//   freed by release() when every node has fired, else by the last node to fire after.
 // Memory ordering
 //   A child writes its result, then fires under its WaitList's lock: its acq_rel RMW on
 //   word_ is in the release sequence the waiting task's acquire reads, so the task sees every
@@ -38,9 +39,10 @@ class Join final : public Park {
   static constexpr std::size_t kNone = ~std::size_t{0};
 
   /// A Join for n children; settled: errors do not end the wait (gather_settled). Throws
-  /// std::bad_alloc, or std::length_error beyond 2^31 - 1 children.
+  /// std::bad_alloc, or std::length_error for 2^30 children or more.
   static Join* make(std::size_t n, bool settled);
-  /// Detaches the nodes that have not fired, drops the references and frees the Join.
+  /// The owner lets go: frees the Join (and drops its references) now if every node fired,
+  /// else leaves that to the last node. Every node must be attached.
   static void release(Join* j) noexcept;
 
   /// Child i is p, a task that nobody else can see yet: init_task() ran, schedule_new() has
@@ -53,9 +55,7 @@ class Join final : public Park {
   PromiseBase* child(std::size_t i) const noexcept { return nodes()[i].task; }
   /// The first child (in completion order) that raised, or kNone. After the wait.
   std::size_t first_error() const noexcept {
-    return static_cast<std::size_t>((word_.load(std::memory_order_acquire) & ~kArmed) >>
-                                    kErrorShift) -
-           1;
+    return static_cast<std::size_t>(error_of(word_.load(std::memory_order_acquire))) - 1;
   }
 
   bool await_ready() const noexcept { return ended(word_.load(std::memory_order_acquire)); }
@@ -71,16 +71,20 @@ class Join final : public Park {
     PromiseBase* task = nullptr;  // null until attached
   };
   static constexpr int kErrorShift = 32;
+  static constexpr int kErrorBits = 30;
   static constexpr std::uint64_t kCountMask = (std::uint64_t{1} << kErrorShift) - 1;
+  static constexpr std::uint64_t kDetached = std::uint64_t{1} << 62;
   static constexpr std::uint64_t kArmed = std::uint64_t{1} << 63;
+  static std::uint64_t error_of(std::uint64_t w) noexcept {
+    return (w >> kErrorShift) & ((std::uint64_t{1} << kErrorBits) - 1);
+  }
 
   static std::size_t bytes_for(std::size_t n) noexcept { return sizeof(Join) + n * sizeof(Node); }
   Join(std::size_t n, bool settled) noexcept : word_(n), n_(n), settled_(settled) {}
   Node* nodes() const noexcept { return reinterpret_cast<Node*>(const_cast<Join*>(this) + 1); }
-  static bool ended(std::uint64_t w) noexcept {
-    return (w & kCountMask) == 0 || (w & ~kArmed) >> kErrorShift != 0;
-  }
+  static bool ended(std::uint64_t w) noexcept { return (w & kCountMask) == 0 || error_of(w) != 0; }
   static void fire(WaitNode* n) noexcept;
+  static void free(Join* j) noexcept;
 
   std::atomic<std::uint64_t> word_;
   std::size_t n_;
@@ -90,8 +94,8 @@ class Join final : public Park {
   bool cancelled_ = false;  // a cancel found every child done already (runner-owned)
 };
 
-/// Owns a Join: releases it when dropped (the gather coroutine finished or was destroyed,
-/// or building the gather failed half-way).
+/// Owns a Join: releases it when dropped (the gather coroutine finished or was destroyed
+/// unawaited, or failed to allocate).
 class JoinRef {
  public:
   explicit JoinRef(Join* j) noexcept : j_(j) {}

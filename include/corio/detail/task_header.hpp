@@ -9,6 +9,10 @@
 //   calls wake() once, which sets kWoken. Only a run that observes kWoken resumes the
 //   coroutine, so spurious runs (for cancellation) never resume it twice.
 //   Fields without atomics (resume_, park_, flags_) belong to whoever holds kRunning.
+//   Whoever adds a node to waiters_ holds a reference to the task until the node fired or
+//   was removed; a gather's Join, which holds the reference a Task handle would, attaches
+//   its node before the task is published and never removes it (complete_task relies on
+//   both to close the list without a locked instruction).
 //
 // Memory ordering
 //   wake()/cancel() publish with a release CAS on state_; the runner takes the task with an
@@ -73,6 +77,7 @@ inline constexpr std::uint8_t kStarted = 1u << 1;          // the coroutine body
 inline constexpr std::uint8_t kFinished = 1u << 2;         // reached final_suspend
 inline constexpr std::uint8_t kResultCancelled = 1u << 3;  // finished with CancelledError
 inline constexpr std::uint8_t kRetrieved = 1u << 4;        // someone looked at the outcome (debug)
+inline constexpr std::uint8_t kJoined = 1u << 3;     // a gather's Join holds the handle (flags_)
 inline constexpr std::uint8_t kIsMain = 1u << 7;     // the main task of a Runtime::run (flags_)
 inline constexpr std::uint8_t kDebugTask = 1u << 6;  // runs on a debug-mode runtime
 
