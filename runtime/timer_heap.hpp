@@ -4,13 +4,15 @@
 // fire near the front), and a 4-ary heap halves the depth of a binary heap, so sift_up touches
 // fewer cache lines. sift_down compares up to four children, but they sit in one or two lines.
 //
-// Why {deadline, seq, node*} is stored in the vector: comparisons during sifting then read only
-// the contiguous vector, never chasing node pointers. The node pointer is dereferenced just to
-// update its back-index when an entry moves.
+// Why {deadline, node*} is stored in the vector: comparisons during sifting then read only the
+// contiguous vector, chasing a node pointer only on equal deadlines (to read seq). The node
+// pointer is otherwise dereferenced just to update its back-index when an entry moves. An
+// entry is 16 bytes, not 24 with seq, and the entries live in chunks rather than a vector
+// (see chunked_array.hpp): with 100,000 sleeping tasks the heap is a twelfth of their memory.
 //
 // Invariants (hold between calls):
 //   * entries_[i].node->index == i for every i < entries_.size().
-//   * entries_[i].deadline == node->deadline and entries_[i].seq == node->seq (cached copies);
+//   * entries_[i].deadline == node->deadline (a cached copy);
 //     callers must not change a node's deadline while it is in the heap (remove, edit, push).
 //   * no entry is less than its parent (i - 1) / 4 under the order (deadline, seq).
 //   * seq values are unique per heap (next_seq_ only grows), so the order is strict and total:
@@ -29,9 +31,9 @@
 #include <new>
 #include <optional>
 #include <utility>
-#include <vector>
 
 #include <corio/detail/timer_node.hpp>
+#include "runtime/chunked_array.hpp"
 
 namespace corio::detail {
 
@@ -52,7 +54,7 @@ class TimerHeap {
     assert(n != nullptr && !n->in_heap());
     const std::size_t i = entries_.size();
     if (i >= TimerNode::kNotInHeap) throw std::bad_alloc();  // index would collide with sentinel
-    entries_.push_back(Entry{n->deadline, next_seq_, n});    // the only throwing step
+    entries_.push_back(Entry{n->deadline, n});               // the only throwing step
     n->seq = next_seq_++;
     sift_up(i);
   }
@@ -94,14 +96,13 @@ class TimerHeap {
  private:
   struct Entry {
     std::int64_t deadline;
-    std::uint64_t seq;
     TimerNode* node;
   };
 
   static constexpr std::size_t kArity = 4;
 
   static bool less(const Entry& a, const Entry& b) noexcept {
-    return a.deadline < b.deadline || (a.deadline == b.deadline && a.seq < b.seq);
+    return a.deadline < b.deadline || (a.deadline == b.deadline && a.node->seq < b.node->seq);
   }
 
   void place(std::size_t i, const Entry& e) noexcept {
@@ -154,7 +155,7 @@ class TimerHeap {
     place(i, e);
   }
 
-  std::vector<Entry> entries_;
+  ChunkedArray<Entry, 256> entries_;  // 4 KiB chunks: no copy or doubling as it grows
   std::uint64_t next_seq_ = 0;
 };
 
