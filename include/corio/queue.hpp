@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <optional>
@@ -26,32 +27,42 @@ namespace corio {
 /// The queue behind Queue, LifoQueue and PriorityQueue; `Store` decides the order.
 template <class T, class Store>
 class BasicQueue : private detail::QueueBase {
- public:
-  using value_type = T;
+  /// Under lock_: what a put() or get() can do now.
+  enum class Outlook : std::uint8_t {
+    kReady,     // take the slot or item now
+    kWait,      // queue until one is freed or brought
+    kShutDown,  // throw QueueShutDown
+  };
 
-  /// maxsize <= 0: unbounded.
-  explicit BasicQueue(std::ptrdiff_t maxsize = 0, Store store = Store())
-      : QueueBase(maxsize), store_(std::move(store)) {}
-
-  class [[nodiscard]] PutAwaiter final : public detail::SyncWaiter {
+  /// What PutAwaiter and GetAwaiter share: the waiter protocol of
+  /// <corio/detail/sync_waiter.hpp> (complete at once, yield for the budget keeping the slot
+  /// or item, or queue and park) and the outcomes of await_resume. `Side`, the derived
+  /// awaiter (CRTP), supplies what differs:
+  ///   under lock_: outlook(); transfer(), which puts or gets now (throws with nothing
+  ///   changed); reserve(), which instead makes a slot or item owed to it, for a yield;
+  ///   waiters(), the list it queues in;
+  ///   unlocked, in await_resume: done(), the result of an await that completed without
+  ///   waiting; take_owed(), the result of one that was granted a slot or item (or yielded).
+  template <class Side, class Result>
+  class TransferAwaiter : public detail::SyncWaiter {
    public:
-    PutAwaiter(BasicQueue& q, T item) noexcept(std::is_nothrow_move_constructible_v<T>)
-        : q_(&q), item_(std::move(item)) {
-      aux = detail::kQueuePutter;
-    }
     bool await_ready() {
       detail::SyncLockGuard g(q_->lock_);
-      if (q_->shutdown_) {
-        state = detail::WaitState::kFailed;
-        return true;
+      switch (side().outlook()) {
+        case Outlook::kShutDown:
+          state = detail::WaitState::kFailed;
+          return true;
+        case Outlook::kWait:
+          return false;
+        case Outlook::kReady:
+          break;
       }
-      if (!q_->has_slot()) return false;
       if (detail::budget_exhausted()) {
-        ++q_->owed_slots_;  // keep the slot, let other tasks run first
+        side().reserve();  // keep the slot or item, let other tasks run first
         state = detail::WaitState::kYielded;
         return false;
       }
-      q_->push_locked(std::move(item_), wake_);
+      side().transfer();
       return true;
     }
     bool await_suspend(std::coroutine_handle<> h) {
@@ -62,26 +73,28 @@ class BasicQueue : private detail::QueueBase {
       }
       {
         detail::SyncLockGuard g(q_->lock_);
-        if (q_->shutdown_) {
-          state = detail::WaitState::kFailed;
-          return false;
-        }
-        if (q_->has_slot()) {  // a slot freed meanwhile: no switch
-          q_->push_locked(std::move(item_), wake_);
-          return false;
+        switch (side().outlook()) {
+          case Outlook::kShutDown:
+            state = detail::WaitState::kFailed;
+            return false;
+          case Outlook::kReady:  // a slot freed or an item put meanwhile: no switch
+            side().transfer();
+            return false;
+          case Outlook::kWait:
+            break;
         }
         task = detail::t_current;  // set only when suspending (await_resume relies on it)
         state = detail::WaitState::kQueued;
-        q_->putters_.push_back(this);
+        side().waiters().push_back(this);
       }
       detail::park_current(this, h);
       return true;
     }
-    void await_resume() {
+    Result await_resume() {
       switch (state) {
         case detail::WaitState::kIdle:
           wake_.wake_all();
-          return;
+          return side().done();
         case detail::WaitState::kFailed:
           // Woken by shutdown() (task set: it suspended) and cancelled before resuming: the
           // cancel wins, as in asyncio (a cancelled waiter is skipped).
@@ -89,16 +102,51 @@ class BasicQueue : private detail::QueueBase {
           throw_shut_down();
         case detail::WaitState::kCancelled:
           detail::throw_cancelled(task);
-        default:  // kGranted / kYielded: a slot is ours
-          q_->put_owed(*this, std::move(item_));
+        default:  // kGranted / kYielded: a slot or an item is ours
+          return side().take_owed();
       }
     }
     void cancel(detail::TaskHeader*) noexcept override { q_->cancel_waiter(this); }
 
-   private:
+   protected:
+    /// list: detail::kQueuePutter or kQueueGetter.
+    TransferAwaiter(BasicQueue& q, std::uint8_t list) noexcept : q_(&q) { aux = list; }
+    ~TransferAwaiter() = default;
+
     BasicQueue* q_;
+    // The waiter on the other side (a getter for a put, a putter for a get) to wake once this
+    // await completed without suspending.
+    detail::WakeList wake_;
+
+   private:
+    Side& side() noexcept { return static_cast<Side&>(*this); }
+  };
+
+ public:
+  using value_type = T;
+
+  /// maxsize <= 0: unbounded.
+  explicit BasicQueue(std::ptrdiff_t maxsize = 0, Store store = Store())
+      : QueueBase(maxsize), store_(std::move(store)) {}
+
+  class [[nodiscard]] PutAwaiter final : public TransferAwaiter<PutAwaiter, void> {
+   public:
+    PutAwaiter(BasicQueue& q, T item) noexcept(std::is_nothrow_move_constructible_v<T>)
+        : TransferAwaiter<PutAwaiter, void>(q, detail::kQueuePutter), item_(std::move(item)) {}
+
+   private:
+    friend TransferAwaiter<PutAwaiter, void>;
+    Outlook outlook() const noexcept {  // shut down: fails even with a free slot
+      if (this->q_->shutdown_) return Outlook::kShutDown;
+      return this->q_->has_slot() ? Outlook::kReady : Outlook::kWait;
+    }
+    void reserve() noexcept { ++this->q_->owed_slots_; }
+    void transfer() { this->q_->push_locked(std::move(item_), this->wake_); }
+    detail::WaiterList& waiters() noexcept { return this->q_->putters_; }
+    void done() noexcept {}
+    void take_owed() { this->q_->put_owed(*this, std::move(item_)); }
+
     T item_;
-    detail::WakeList wake_;  // a getter to wake once the put completed without suspending
   };
 
   /// Puts an item, waiting while the queue is full. Completes without suspending when there
@@ -124,69 +172,24 @@ class BasicQueue : private detail::QueueBase {
     wake.wake_all();
   }
 
-  class [[nodiscard]] GetAwaiter final : public detail::SyncWaiter {
+  class [[nodiscard]] GetAwaiter final : public TransferAwaiter<GetAwaiter, T> {
    public:
-    explicit GetAwaiter(BasicQueue& q) noexcept : q_(&q) { aux = detail::kQueueGetter; }
-    bool await_ready() {
-      detail::SyncLockGuard g(q_->lock_);
-      if (q_->has_item()) {
-        if (detail::budget_exhausted()) {
-          ++q_->owed_items_;  // keep the item, let other tasks run first
-          state = detail::WaitState::kYielded;
-          return false;
-        }
-        q_->pop_locked(item_, wake_);
-        return true;
-      }
-      if (q_->shutdown_) {
-        state = detail::WaitState::kFailed;
-        return true;
-      }
-      return false;
-    }
-    bool await_suspend(std::coroutine_handle<> h) {
-      if (state == detail::WaitState::kYielded) {
-        task = detail::t_current;
-        detail::yield_current(h);
-        return true;
-      }
-      {
-        detail::SyncLockGuard g(q_->lock_);
-        if (q_->has_item()) {  // put meanwhile: no switch
-          q_->pop_locked(item_, wake_);
-          return false;
-        }
-        if (q_->shutdown_) {
-          state = detail::WaitState::kFailed;
-          return false;
-        }
-        task = detail::t_current;  // set only when suspending (await_resume relies on it)
-        state = detail::WaitState::kQueued;
-        q_->getters_.push_back(this);
-      }
-      detail::park_current(this, h);
-      return true;
-    }
-    T await_resume() {
-      switch (state) {
-        case detail::WaitState::kIdle:
-          wake_.wake_all();
-          return std::move(*item_);
-        case detail::WaitState::kFailed:
-          if (task != nullptr && detail::take_cancel(task)) detail::throw_cancelled(task);
-          throw_shut_down();
-        case detail::WaitState::kCancelled:
-          detail::throw_cancelled(task);
-        default:  // kGranted / kYielded: an item is ours
-          return q_->get_owed(*this);
-      }
-    }
-    void cancel(detail::TaskHeader*) noexcept override { q_->cancel_waiter(this); }
+    explicit GetAwaiter(BasicQueue& q) noexcept
+        : TransferAwaiter<GetAwaiter, T>(q, detail::kQueueGetter) {}
 
    private:
-    BasicQueue* q_;
+    friend TransferAwaiter<GetAwaiter, T>;
+    Outlook outlook() const noexcept {  // shut down: still gets the items left
+      if (this->q_->has_item()) return Outlook::kReady;
+      return this->q_->shutdown_ ? Outlook::kShutDown : Outlook::kWait;
+    }
+    void reserve() noexcept { ++this->q_->owed_items_; }
+    void transfer() { this->q_->pop_locked(item_, this->wake_); }
+    detail::WaiterList& waiters() noexcept { return this->q_->getters_; }
+    T done() { return std::move(*item_); }
+    T take_owed() { return this->q_->get_owed(*this); }
+
     std::optional<T> item_;
-    detail::WakeList wake_;  // a putter to wake once the get completed without suspending
   };
 
   /// Removes and returns an item, waiting while the queue is empty. Completes without
