@@ -2,7 +2,7 @@
 // where the invariants are).
 #include <stdexcept>
 
-#include <corio/sync.hpp>
+#include <corio/queue.hpp>
 
 namespace corio::detail {
 

@@ -21,6 +21,15 @@ using namespace std::chrono_literals;
 using test::run_test;
 using Sizes = std::vector<std::size_t>;
 
+// Waits at the barrier; a BrokenBarrierError is counted in `broken` instead of thrown.
+Coro<void> wait_counting_broken(Barrier& b, int& broken) {
+  try {
+    co_await b.wait();
+  } catch (const BrokenBarrierError&) {
+    ++broken;
+  }
+}
+
 TEST(BarrierTest, PartiesMustBePositive) {
   EXPECT_THROW(Barrier(0), std::invalid_argument);
   Barrier b(3);
@@ -88,15 +97,8 @@ TEST(BarrierTest, AbortBreaksWaitersAndLaterWaits) {
   run_test([]() -> Coro<void> {
     Barrier b(3);
     int broken = 0;
-    auto c = [&]() -> Coro<void> {
-      try {
-        co_await b.wait();
-      } catch (const BrokenBarrierError&) {
-        ++broken;
-      }
-    };
-    Task<void> t1 = create_task(c());
-    Task<void> t2 = create_task(c());
+    Task<void> t1 = create_task(wait_counting_broken(b, broken));
+    Task<void> t2 = create_task(wait_counting_broken(b, broken));
     co_await sleep(0s);
     b.abort();
     co_await t1;
@@ -106,8 +108,8 @@ TEST(BarrierTest, AbortBreaksWaitersAndLaterWaits) {
     EXPECT_THROW(co_await b.wait(), BrokenBarrierError);
     b.reset();
     EXPECT_FALSE(b.broken());
-    Task<void> t3 = create_task(c());
-    Task<void> t4 = create_task(c());
+    Task<void> t3 = create_task(wait_counting_broken(b, broken));
+    Task<void> t4 = create_task(wait_counting_broken(b, broken));
     co_await sleep(0s);
     EXPECT_EQ(co_await b.wait(), 2u);
     co_await t3;
@@ -121,14 +123,7 @@ TEST(BarrierTest, ResetBreaksWaitersAndRefills) {
   run_test([]() -> Coro<void> {
     Barrier b(3);
     int broken = 0;
-    auto c = [&]() -> Coro<void> {
-      try {
-        co_await b.wait();
-      } catch (const BrokenBarrierError&) {
-        ++broken;
-      }
-    };
-    Task<void> t1 = create_task(c());
+    Task<void> t1 = create_task(wait_counting_broken(b, broken));
     co_await sleep(0s);
     EXPECT_EQ(b.n_waiting(), 1u);
     b.reset();

@@ -20,6 +20,12 @@ using namespace std::chrono_literals;
 using test::run_test;
 using Ints = std::vector<int>;
 
+// Acquires a permit, keeps it, and records `i` in `got`.
+Coro<void> acquire_and_record(Semaphore& sem, Ints& got, int i) {
+  co_await sem.acquire();
+  got.push_back(i);
+}
+
 TEST(SemaphoreTest, InitialValueMustNotBeNegative) {
   EXPECT_THROW(Semaphore(-1), std::invalid_argument);
   EXPECT_THROW(BoundedSemaphore(-1), std::invalid_argument);
@@ -121,13 +127,9 @@ TEST(SemaphoreTest, CancelAfterReleaseHandsThePermitOn) {
   run_test([]() -> Coro<void> {
     Semaphore sem(0);
     Ints got;
-    auto c = [&](int i) -> Coro<void> {
-      co_await sem.acquire();
-      got.push_back(i);
-    };
-    Task<void> t1 = create_task(c(1));
-    Task<void> t2 = create_task(c(2));
-    Task<void> t3 = create_task(c(3));
+    Task<void> t1 = create_task(acquire_and_record(sem, got, 1));
+    Task<void> t2 = create_task(acquire_and_record(sem, got, 2));
+    Task<void> t3 = create_task(acquire_and_record(sem, got, 3));
     co_await sleep(0s);
     sem.release();  // t1 is handed the permit...
     t1.cancel();    // ...and cancelled before it runs
@@ -147,12 +149,8 @@ TEST(SemaphoreTest, CancelledFirstWaiterIsSkippedByRelease) {
   run_test([]() -> Coro<void> {
     Semaphore sem(0);
     Ints got;
-    auto c = [&](int i) -> Coro<void> {
-      co_await sem.acquire();
-      got.push_back(i);
-    };
-    Task<void> t1 = create_task(c(1));
-    Task<void> t2 = create_task(c(2));
+    Task<void> t1 = create_task(acquire_and_record(sem, got, 1));
+    Task<void> t2 = create_task(acquire_and_record(sem, got, 2));
     co_await sleep(0s);
     t1.cancel();
     sem.release();
