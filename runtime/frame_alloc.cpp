@@ -70,7 +70,7 @@ struct FrameCacheOwner {
         c.head[k] = b->next;
         mi_free(b);
       }
-      c.count[k] = 0;
+      c.count[k] = kPerClass;  // frames freed later in this thread's exit go to mimalloc
     }
   }
 };
