@@ -2,6 +2,8 @@
 // await, and the misuse errors (empty, awaited twice, handed to create_task after starting).
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -93,6 +95,27 @@ TEST(CoroTest, AwaitAcrossASuspensionReturnsTheValue) {
   });
   EXPECT_EQ(v, 42);
   EXPECT_DOUBLE_EQ(t, 1.0);
+}
+
+Coro<std::vector<int>> numbers(int n) {
+  co_await sleep(0s);
+  std::vector<int> v;
+  for (int i = 0; i < n; ++i) v.push_back(i);
+  co_return v;
+}
+
+TEST(CoroTest, RangeForOverTheResultOfATemporaryCoro) {
+  // The Coro temporary dies at the end of the range-init expression, before the loop body:
+  // the awaited value must be the loop's own, not a reference into the dead frame.
+  EXPECT_EQ(run_test([]() -> Coro<int> {
+              int sum = 0;
+              for (int v : co_await numbers(100)) sum += v;
+              std::vector<Coro<int>> cs;
+              for (int i = 0; i < 10; ++i) cs.push_back(add(i, 0));
+              for (int v : co_await gather(std::move(cs))) sum += v;
+              co_return sum;
+            }),
+            4950 + 45);
 }
 
 TEST(CoroTest, ExceptionPropagatesToTheAwaiter) {

@@ -155,7 +155,10 @@ class [[nodiscard]] Coro {
       p.flags_ &= static_cast<std::uint8_t>(~detail::kInlineSync);
       return (p.flags_ & detail::kFinished) == 0;  // finished already: continue, no switch
     }
-    decltype(auto) await_resume() {
+    /// By value, not T&&: the awaited Coro is often a temporary that dies at the end of the
+    /// full-expression, e.g. in `for (auto v : co_await gather(...))`, where a reference
+    /// into its frame would dangle.
+    T await_resume() {
       if constexpr (std::is_void_v<T>) {
         h_.promise().result();
       } else {

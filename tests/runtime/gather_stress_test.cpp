@@ -1,0 +1,240 @@
+// Stress: gather's Join and the task registry across all workers — fan-out trees whose
+// children finish on other workers, a first error that ends the gather while its siblings
+// run on (the last of them frees the Join), cancels racing completions, and all_tasks()
+// from every worker and from outside while tasks come and go. Nothing may be lost, counted
+// twice or leaked (ASan). CORIO_STRESS_ITERS sets the number of rounds.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <corio/runtime.hpp>
+#include <corio/sync.hpp>
+#include <corio/task.hpp>
+#include "support/corio_test.hpp"
+
+namespace corio {
+namespace {
+
+using namespace std::chrono_literals;
+using test::run_test;
+
+// A 4-ary tree of gathers, alternating vector and variadic gather; leaves yield now and then
+// so that siblings interleave across workers.
+Coro<std::uint64_t> fan(std::uint64_t id, int depth) {
+  if (depth == 0) {
+    if (id % 3 == 0) co_await sleep(0s);
+    co_return id;
+  }
+  if (depth % 2 == 0) {
+    std::vector<Coro<std::uint64_t>> cs;
+    for (std::uint64_t i = 0; i < 4; ++i) cs.push_back(fan(id * 4 + i, depth - 1));
+    std::uint64_t sum = 0;
+    for (std::uint64_t v : co_await gather(std::move(cs))) sum += v;
+    co_return sum;
+  }
+  auto [a, b, c, d] = co_await gather(fan(id * 4, depth - 1), fan(id * 4 + 1, depth - 1),
+                                      fan(id * 4 + 2, depth - 1), fan(id * 4 + 3, depth - 1));
+  co_return a + b + c + d;
+}
+
+TEST(GatherStress, FanOutTreesAcrossAllWorkers) {
+  const std::size_t rounds = test::stress_iters(60, 4);
+  constexpr int kDepth = 6;  // 4096 leaves, 5461 tasks
+  constexpr std::uint64_t kLeaves = 4096;
+  run_test(
+      [&]() -> Coro<void> {
+        for (std::size_t r = 0; r < rounds; ++r) {
+          EXPECT_EQ(co_await fan(0, kDepth), kLeaves * (kLeaves - 1) / 2) << "round " << r;
+        }
+      },
+      test::multi_thread(), 120s);
+}
+
+Coro<int> slow_child(int i, std::atomic<int>& finished) {
+  for (int k = 0; k < i % 4; ++k) co_await sleep(0s);
+  finished.fetch_add(1, std::memory_order_relaxed);
+  co_return i;
+}
+
+Coro<int> failing_child(std::atomic<int>& finished) {
+  finished.fetch_add(1, std::memory_order_relaxed);
+  throw std::runtime_error("boom");
+  co_return 0;
+}
+
+TEST(GatherStress, FirstErrorReturnsWhileSiblingsRunOn) {
+  const std::size_t rounds = test::stress_iters(400, 4);
+  constexpr int kChildren = 16;
+  std::atomic<int> finished{0};
+  run_test(
+      [&]() -> Coro<void> {
+        for (std::size_t r = 0; r < rounds; ++r) {
+          std::vector<Coro<int>> cs;
+          for (int i = 0; i < kChildren; ++i) {
+            cs.push_back(i == static_cast<int>(r % kChildren) ? failing_child(finished)
+                                                              : slow_child(i, finished));
+          }
+          bool threw = false;
+          try {
+            co_await gather(std::move(cs));
+          } catch (const std::runtime_error& e) {
+            threw = std::string(e.what()) == "boom";
+          }
+          EXPECT_TRUE(threw) << "round " << r;
+        }
+        // Every child runs to its end although its gather has gone: the Join's last child
+        // frees it.
+        while (finished.load(std::memory_order_relaxed) != static_cast<int>(rounds) * kChildren) {
+          co_await sleep(0s);
+        }
+      },
+      test::multi_thread(), 120s);
+  EXPECT_EQ(finished.load(), static_cast<int>(rounds) * kChildren);
+}
+
+TEST(GatherStress, GatherSettledCollectsEveryOutcome) {
+  const std::size_t rounds = test::stress_iters(300, 4);
+  constexpr int kChildren = 12;
+  std::atomic<int> finished{0};
+  run_test(
+      [&]() -> Coro<void> {
+        for (std::size_t r = 0; r < rounds; ++r) {
+          std::vector<Coro<int>> cs;
+          for (int i = 0; i < kChildren; ++i) {
+            cs.push_back(i % 3 == 0 ? failing_child(finished) : slow_child(i, finished));
+          }
+          auto out = co_await gather_settled(std::move(cs));
+          EXPECT_EQ(out.size(), static_cast<std::size_t>(kChildren));
+          for (int i = 0; i < kChildren; ++i) {
+            const auto& o = out[static_cast<std::size_t>(i)];
+            if (i % 3 == 0) {
+              EXPECT_FALSE(o.has_value()) << "round " << r << " child " << i;
+            } else {
+              EXPECT_TRUE(o.has_value() && o.value() == i) << "round " << r << " child " << i;
+            }
+          }
+        }
+      },
+      test::multi_thread(), 120s);
+  EXPECT_EQ(finished.load(), static_cast<int>(rounds) * kChildren);
+}
+
+Coro<int> spin_child(int i) {
+  for (int k = 0; k < 1 + i % 5; ++k) co_await sleep(0s);
+  co_return i;
+}
+
+Coro<int> gather_of_spinners(int n) {
+  std::vector<Coro<int>> cs;
+  for (int i = 0; i < n; ++i) cs.push_back(spin_child(i));
+  int sum = 0;
+  for (int v : co_await gather(std::move(cs))) sum += v;
+  co_return sum;
+}
+
+TEST(GatherStress, CancelFromAnotherWorkerRacesTheChildren) {
+  const std::size_t rounds = test::stress_iters(400, 4);
+  constexpr int kChildren = 8;
+  run_test(
+      [&]() -> Coro<void> {
+        int cancelled = 0;
+        int completed = 0;
+        for (std::size_t r = 0; r < rounds; ++r) {
+          Task<int> g = create_task(gather_of_spinners(kChildren));
+          // The canceller is another task, so it may run on the other worker.
+          Task<void> c = create_task([](Task<int> g, std::size_t r) -> Coro<void> {
+            for (std::size_t k = 0; k < r % 4; ++k) co_await sleep(0s);
+            g.cancel();
+          }(g, r));
+          try {
+            EXPECT_EQ(co_await g, kChildren * (kChildren - 1) / 2);
+            ++completed;
+          } catch (const CancelledError&) {
+            ++cancelled;
+          }
+          co_await c;
+          EXPECT_TRUE(g.done());
+        }
+        EXPECT_EQ(cancelled + completed, static_cast<int>(rounds));
+      },
+      test::multi_thread(), 120s);
+}
+
+Coro<void> held(Event& release, std::atomic<int>& parked) {
+  parked.fetch_add(1, std::memory_order_relaxed);
+  co_await release.wait();
+}
+
+Coro<void> churn(int n) {
+  std::vector<Coro<int>> cs;
+  for (int i = 0; i < n; ++i) cs.push_back(spin_child(i));
+  co_await gather(std::move(cs));
+}
+
+// Every task that is known to be alive is in every all_tasks() snapshot, whichever worker
+// or thread registered it and whichever thread looks, while other tasks come and go.
+Coro<void> check_snapshots(const std::vector<Task<void>>& alive, int times, std::atomic<int>& bad) {
+  for (int k = 0; k < times; ++k) {
+    std::vector<Task<void>> all = all_tasks();
+    for (const Task<void>& a : alive) {
+      bool found = false;
+      for (const Task<void>& t : all) found = found || t == a;
+      if (!found) bad.fetch_add(1, std::memory_order_relaxed);
+    }
+    co_await sleep(0s);
+  }
+}
+
+TEST(GatherStress, AllTasksSeesEveryLiveTaskWhileTasksComeAndGo) {
+  const std::size_t rounds = test::stress_iters(30, 3);
+  constexpr int kHeld = 40;
+  Runtime rt(test::multi_thread());
+  test::Watchdog dog(120s, "AllTasksSeesEveryLiveTaskWhileTasksComeAndGo");
+  for (std::size_t r = 0; r < rounds; ++r) {
+    Event release;
+    std::atomic<int> parked{0};
+    std::atomic<int> bad{0};
+    // Held tasks registered from outside (shard 0, the foreign path) and from the workers.
+    std::vector<Task<void>> alive;
+    for (int i = 0; i < kHeld / 2; ++i) alive.push_back(rt.spawn(held(release, parked)));
+    auto inner =
+        rt.spawn([](Event& release, std::atomic<int>& parked) -> Coro<std::vector<Task<void>>> {
+          std::vector<Task<void>> mine;
+          for (int i = 0; i < kHeld / 2; ++i) mine.push_back(create_task(held(release, parked)));
+          co_return mine;
+        }(release, parked));
+    ASSERT_TRUE(test::eventually([&] { return inner.done(); }));
+    for (const Task<void>& t : inner.result()) alive.push_back(t);
+    ASSERT_TRUE(test::eventually([&] { return parked.load() == kHeld; }));
+    std::thread outside([&] {
+      // A foreign thread keeps spawning short tasks into shard 0 meanwhile.
+      for (int i = 0; i < 200; ++i) rt.spawn(churn(4));
+    });
+    Task<void> checkers =
+        rt.spawn([](std::vector<Task<void>>& alive, std::atomic<int>& bad) -> Coro<void> {
+          std::vector<Task<void>> churners;
+          for (int i = 0; i < 6; ++i) churners.push_back(create_task(churn(16)));
+          std::vector<Task<void>> checks;
+          for (int i = 0; i < 4; ++i)
+            checks.push_back(create_task(check_snapshots(alive, 25, bad)));
+          for (auto& t : checks) co_await t;
+          for (auto& t : churners) co_await t;
+        }(alive, bad));
+    outside.join();
+    ASSERT_TRUE(test::eventually([&] { return checkers.done(); }, 60s)) << "round " << r;
+    EXPECT_EQ(bad.load(), 0) << "round " << r << ": a live task was missing from all_tasks()";
+    rt.spawn([](Event& e) -> Coro<void> {
+      e.set();
+      co_return;
+    }(release));
+    for (auto& t : alive) ASSERT_TRUE(test::eventually([&] { return t.done(); })) << r;
+  }
+}
+
+}  // namespace
+}  // namespace corio
