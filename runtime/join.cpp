@@ -5,6 +5,8 @@
 
 namespace corio::detail {
 
+constinit thread_local Join* Join::t_deferred = nullptr;
+
 Join* Join::make(std::size_t n, bool settled) {
   static_assert(alignof(Node) <= alignof(Join) && sizeof(Join) % alignof(Node) == 0);
   if (n >= (std::size_t{1} << kErrorBits)) {
@@ -71,10 +73,26 @@ void Join::fire(WaitNode* wn) noexcept {
     } while (!j->word_.compare_exchange_weak(prev, next, std::memory_order_acq_rel,
                                              std::memory_order_relaxed));
   }
+  // asyncio's gather looks at every child's exception, so none is reported as never
+  // retrieved (debug mode).
+  if (nd->task->error_ != nullptr) {
+    nd->task->outcome_flags_.fetch_or(kRetrieved, std::memory_order_relaxed);
+  }
   // Lifetime: once the wait has ended j belongs to the waiting task, which may free it.
   if ((prev & kArmed) != 0 && !ended(prev) && ended(next)) {
     wake(j->task_, j->owner);
   } else if ((next & kDetached) != 0 && (next & kCountMask) == 0) {
+    // Not here: freeing drops the children, whose frames' destructors may run user code,
+    // and we are inside a child's close (its list locked, t_current set). The worker frees
+    // it once the step is over (free_deferred).
+    j->next_deferred_ = t_deferred;
+    t_deferred = j;
+  }
+}
+
+void Join::free_deferred() noexcept {
+  while (Join* j = t_deferred) {
+    t_deferred = j->next_deferred_;
     free(j);
   }
 }
@@ -93,17 +111,31 @@ bool Join::await_suspend(std::coroutine_handle<> h) noexcept {
 
 void Join::await_resume() const {
   if (!suspended_) return;
-  if (cancelled_) throw_cancelled(task_);
+  // asyncio: a cancelled gather raises CancelledError once its children are done, unless
+  // (gather, not gather_settled) one of them raised first: then that error.
+  if (cancelled_ || (cancel_passed_ && (settled_ || first_error() == kNone))) {
+    throw_cancelled(task_);
+  }
   check_cancel_on_resume(task_);
 }
 
 void Join::cancel(TaskHeader*) noexcept {
+  // The wait ended meanwhile (its wake is on the way): the children are not ours to cancel
+  // any more, as asyncio's gather is done; the cancel is this task's own.
+  if (ended(word_.load(std::memory_order_acquire))) {
+    cancelled_ = true;
+    return;
+  }
   bool passed_on = false;
   Node* nodes = this->nodes();
   for (std::size_t i = 0; i < n_; ++i) passed_on |= cancel_task(nodes[i].task, nullptr);
   // A child that refused is done and has fired or is firing now: if none took the cancel,
   // the last one's node ends the wait, and this one ends in CancelledError.
-  if (!passed_on) cancelled_ = true;
+  if (passed_on) {
+    cancel_passed_ = true;
+  } else {
+    cancelled_ = true;
+  }
 }
 
 }  // namespace corio::detail

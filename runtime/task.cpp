@@ -5,6 +5,7 @@
 #include <mutex>
 #include <string>
 
+#include <corio/detail/join.hpp>
 #include <corio/task.hpp>
 #include "runtime/shared.hpp"
 #include "runtime/task_extra.hpp"
@@ -129,6 +130,7 @@ void run_task(Runnable* r) noexcept {
       resumed = true;
       if (t->flags_ & kFinished) {
         finish_run(t, claimed);  // Lifetime: t may be gone
+        if (Join::has_deferred()) Join::free_deferred();
         return;
       }
       if (t_yield) {

@@ -236,5 +236,89 @@ TEST(GatherStress, AllTasksSeesEveryLiveTaskWhileTasksComeAndGo) {
   }
 }
 
+// A child's result whose destructor edits a sibling's waiter list: when the gather ended
+// early, the last child to finish lets go of the Join and its children — not inside its own
+// close, where that sibling's list is locked (this hung).
+struct CallbackOnDrop {
+  Task<void> other;
+  explicit CallbackOnDrop(Task<void> o) : other(std::move(o)) {}
+  CallbackOnDrop(CallbackOnDrop&& o) noexcept : other(std::move(o.other)) { o.other = {}; }
+  ~CallbackOnDrop() {
+    if (other.valid()) other.add_done_callback([](Task<void>) {});
+  }
+};
+
+Coro<CallbackOnDrop> holder(Task<void> t) {
+  co_return CallbackOnDrop(std::move(t));
+}
+
+Coro<int> boom() {
+  throw std::runtime_error("boom");
+  co_return 0;
+}
+
+void run_sibling_destructor_rounds(Options opts, std::size_t rounds) {
+  run_test(
+      [&]() -> Coro<void> {
+        for (std::size_t r = 0; r < rounds; ++r) {
+          Event go;
+          Task<void> last = create_task([](Event& go) -> Coro<void> { co_await go.wait(); }(go));
+          bool threw = false;
+          try {
+            co_await gather(holder(last), boom(), last);
+          } catch (const std::runtime_error&) {
+            threw = true;
+          }
+          EXPECT_TRUE(threw);
+          go.set();
+          co_await last;
+        }
+      },
+      opts, 60s);
+}
+
+TEST(GatherStress, SiblingDestructorsRunOutsideTheLastChildsClose) {
+  run_sibling_destructor_rounds(test::virtual_time(), 1);
+  run_sibling_destructor_rounds(test::multi_thread(), test::stress_iters(500, 4));
+}
+
+// asyncio: cancelling a gather cancels the children and raises CancelledError, also for
+// gather_settled and when a child swallows the cancel and returns.
+Coro<int> swallow_cancel(Event& started) {
+  started.set();
+  try {
+    co_await sleep(3600s);
+  } catch (const CancelledError&) {
+  }
+  co_return 7;
+}
+
+TEST(GatherStress, CancelledGatherRaisesCancelledError) {
+  run_test([]() -> Coro<void> {
+    for (bool settled : {false, true}) {
+      Event started;
+      auto body = [](Event& started, bool settled) -> Coro<int> {
+        if (settled) {
+          auto out = co_await gather_settled(swallow_cancel(started), swallow_cancel(started));
+          co_return std::get<0>(out).value();
+        }
+        auto [a, b] = co_await gather(swallow_cancel(started), swallow_cancel(started));
+        co_return a + b;
+      };
+      Task<int> g = create_task(body(started, settled));
+      co_await started.wait();
+      co_await sleep(0s);
+      g.cancel();
+      bool cancelled = false;
+      try {
+        co_await g;
+      } catch (const CancelledError&) {
+        cancelled = true;
+      }
+      EXPECT_TRUE(cancelled) << (settled ? "gather_settled" : "gather");
+    }
+  });
+}
+
 }  // namespace
 }  // namespace corio

@@ -15,7 +15,8 @@
 //   If the wait had ended before the task tried to park, it does not park.
 //   Every node stays in its child's WaitList until it fires: the Join never removes one (so
 //   a child's list is edited by nobody but its close, see task_header.hpp). The Join is
-//   freed by release() when every node has fired, else by the last node to fire after.
+//   freed by release() when every node has fired, else after the step in which the last
+//   node fired (its child's close must not run the siblings' destructors).
 // Memory ordering
 //   A child writes its result, then fires under its WaitList's lock: its acq_rel RMW on
 //   word_ is in the release sequence the waiting task's acquire reads, so the task sees every
@@ -44,6 +45,10 @@ class Join final : public Park {
   /// The owner lets go: frees the Join (and drops its references) now if every node fired,
   /// else leaves that to the last node. Every node must be attached.
   static void release(Join* j) noexcept;
+  /// Frees the detached Joins whose last node fired on this thread. The worker calls it
+  /// after a step in which a task completed, outside any list's lock and any task.
+  static void free_deferred() noexcept;
+  static bool has_deferred() noexcept { return t_deferred != nullptr; }
 
   /// Child i is p, a task that nobody else can see yet: init_task() ran, schedule_new() has
   /// not. Takes over the Task handle's reference.
@@ -88,10 +93,14 @@ class Join final : public Park {
 
   std::atomic<std::uint64_t> word_;
   std::size_t n_;
-  TaskHeader* task_ = nullptr;  // the waiting task, once it tried to park
+  TaskHeader* task_ = nullptr;     // the waiting task, once it tried to park
+  Join* next_deferred_ = nullptr;  // link in t_deferred
   bool settled_;
-  bool suspended_ = false;  // the waiting task parked (runner-owned)
-  bool cancelled_ = false;  // a cancel found every child done already (runner-owned)
+  bool suspended_ = false;      // the waiting task parked (runner-owned)
+  bool cancelled_ = false;      // a cancel ended the wait, or came after it ended (runner-owned)
+  bool cancel_passed_ = false;  // a cancel went on to the children (runner-owned)
+  // Detached Joins whose last node fired on this thread, freed after the step.
+  static constinit thread_local Join* t_deferred;
 };
 
 /// Owns a Join: releases it when dropped (the gather coroutine finished or was destroyed
