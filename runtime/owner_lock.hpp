@@ -12,7 +12,10 @@
 //   At most one foreign thread holds spin_, and only it sets foreign_. The owner is inside
 //   only while owner_in_ is true and foreign_ was false after it set owner_in_; a foreign
 //   thread is inside only once foreign_ is true, heavy_barrier() returned and owner_in_ was
-//   seen false. Without membarrier there is no owner: everyone takes spin_.
+//   seen false. Without membarrier there is no owner: everyone takes spin_. The owner is
+//   named by the address of a thread_local, which a thread started after the owner exits
+//   may reuse: a registry's owners are its workers, and only stop() (on the thread that
+//   owns the runtime, alive before the workers) locks it after they exit.
 // Memory ordering
 //   Owner exit (release store of owner_in_) pairs with the foreign acquire load; foreign exit
 //   (release store of foreign_) pairs with the owner's acquire load. The owner's store of

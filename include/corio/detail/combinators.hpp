@@ -222,9 +222,10 @@ Coro<T> await_future(Future<T> f) {
 /// Runs the awaitables concurrently and returns their results in argument order (asyncio
 /// gather). Each Coro becomes a task at once; Tasks are awaited as they are. A void result
 /// becomes std::monostate. The first exception (in time) is rethrown at once; the other
-/// tasks keep running. Cancelling the awaiting task cancels every child. Throws, before
-/// starting anything, what create_task() throws for a Coro (outside a task, an empty or
-/// started Coro) and InvalidStateError for an empty Task; std::bad_alloc.
+/// tasks keep running. Cancelling the awaiting task cancels every child and raises
+/// CancelledError once they are done (or the first error, if one raised first). Throws,
+/// before starting anything, what create_task() throws for a Coro (outside a task, an empty
+/// or started Coro) and InvalidStateError for an empty Task; std::bad_alloc.
 template <class... A>
 requires(sizeof...(A) > 0 &&
          (detail::TaskLike<A> &&
@@ -244,7 +245,8 @@ Coro<std::vector<detail::result_t<T>>> gather(std::vector<Task<T>> ts) {
 }
 
 /// gather(..., return_exceptions=True): waits for every child; each gives an Outcome.
-/// Throws as gather().
+/// Cancelling the awaiting task cancels every child and raises CancelledError once they are
+/// done. Throws as gather().
 template <class... A>
 requires(sizeof...(A) > 0 && (detail::TaskLike<A> && ...))
     Coro<std::tuple<Outcome<detail::result_t<detail::awaited_t<A>>>...>> gather_settled(A... aws) {
