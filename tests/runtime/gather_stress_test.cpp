@@ -67,6 +67,15 @@ Coro<int> failing_child(std::atomic<int>& finished) {
   co_return 0;
 }
 
+// n children; child i raises when fails(i), else yields a few times and returns i.
+template <class Fails>
+std::vector<Coro<int>> children(int n, std::atomic<int>& finished, Fails fails) {
+  std::vector<Coro<int>> cs;
+  for (int i = 0; i < n; ++i)
+    cs.push_back(fails(i) ? failing_child(finished) : slow_child(i, finished));
+  return cs;
+}
+
 TEST(GatherStress, FirstErrorReturnsWhileSiblingsRunOn) {
   const std::size_t rounds = test::stress_iters(400, 4);
   constexpr int kChildren = 16;
@@ -74,11 +83,8 @@ TEST(GatherStress, FirstErrorReturnsWhileSiblingsRunOn) {
   run_test(
       [&]() -> Coro<void> {
         for (std::size_t r = 0; r < rounds; ++r) {
-          std::vector<Coro<int>> cs;
-          for (int i = 0; i < kChildren; ++i) {
-            cs.push_back(i == static_cast<int>(r % kChildren) ? failing_child(finished)
-                                                              : slow_child(i, finished));
-          }
+          auto cs = children(kChildren, finished,
+                             [&](int i) { return i == static_cast<int>(r % kChildren); });
           bool threw = false;
           try {
             co_await gather(std::move(cs));
@@ -104,11 +110,8 @@ TEST(GatherStress, GatherSettledCollectsEveryOutcome) {
   run_test(
       [&]() -> Coro<void> {
         for (std::size_t r = 0; r < rounds; ++r) {
-          std::vector<Coro<int>> cs;
-          for (int i = 0; i < kChildren; ++i) {
-            cs.push_back(i % 3 == 0 ? failing_child(finished) : slow_child(i, finished));
-          }
-          auto out = co_await gather_settled(std::move(cs));
+          auto out = co_await gather_settled(
+              children(kChildren, finished, [](int i) { return i % 3 == 0; }));
           EXPECT_EQ(out.size(), static_cast<std::size_t>(kChildren));
           for (int i = 0; i < kChildren; ++i) {
             const auto& o = out[static_cast<std::size_t>(i)];
