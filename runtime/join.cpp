@@ -60,9 +60,14 @@ void Join::attach(std::size_t i, PromiseBase* p) noexcept {
 void Join::fire(WaitNode* wn) noexcept {
   auto* nd = static_cast<Node*>(wn);
   Join* j = nd->self;
+  PromiseBase* child = nd->task;
+  // asyncio's gather looks at every child's exception, so none is reported as never
+  // retrieved (debug mode).
+  if (child->error_ != nullptr)
+    child->outcome_flags_.fetch_or(kRetrieved, std::memory_order_relaxed);
   std::uint64_t prev = j->word_.load(std::memory_order_relaxed);
   std::uint64_t next;
-  if (j->settled_ || nd->task->error_ == nullptr) {
+  if (j->settled_ || child->error_ == nullptr) {
     prev = j->word_.fetch_sub(1, std::memory_order_acq_rel);
     next = prev - 1;
   } else {
@@ -73,12 +78,8 @@ void Join::fire(WaitNode* wn) noexcept {
     } while (!j->word_.compare_exchange_weak(prev, next, std::memory_order_acq_rel,
                                              std::memory_order_relaxed));
   }
-  // asyncio's gather looks at every child's exception, so none is reported as never
-  // retrieved (debug mode).
-  if (nd->task->error_ != nullptr) {
-    nd->task->outcome_flags_.fetch_or(kRetrieved, std::memory_order_relaxed);
-  }
-  // Lifetime: once the wait has ended j belongs to the waiting task, which may free it.
+  // Lifetime: from here on j and *nd belong to the owner, who may free them, unless this
+  // RMW ended the wait of a parked task (we wake it) or was the last of a detached Join.
   if ((prev & kArmed) != 0 && !ended(prev) && ended(next)) {
     wake(j->task_, j->owner);
   } else if ((next & kDetached) != 0 && (next & kCountMask) == 0) {
