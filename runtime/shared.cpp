@@ -73,9 +73,18 @@ void Shared::stop() noexcept {
   for (auto& w : workers) w->join();
   // A task that finished on one worker after its shard's worker had already drained and
   // exited is still on that shard's deferred stack: free it now that nothing runs.
-  for (std::uint32_t i = 0; i < nworkers; ++i) registry.drain_deferred(i);
-  Runnable* r = nullptr;
-  while (inject.try_dequeue(r)) CallbackState::discard(r);
+  // Freeing may run destructors that schedule callbacks: repeat until nothing is left.
+  bool any;
+  do {
+    for (std::uint32_t i = 0; i < nworkers; ++i) registry.drain_deferred(i);
+    any = false;
+    Runnable* r = nullptr;
+    while (inject.try_dequeue(r)) {
+      any = true;
+      CallbackState::discard(r);
+    }
+    for (auto& w : workers) any |= w->discard_leftovers();
+  } while (any);
 }
 
 void Shared::push_inject(Runnable* r) {

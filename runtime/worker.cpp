@@ -56,9 +56,12 @@ void Worker::main(std::latch& ready, std::exception_ptr& error) {
   } else {
     loop_multi();
   }
-  free_leftover_timers();
-  discard_leftovers();
-  shared_.registry.drain_deferred(index_);
+  // Freeing what is left may run destructors (a finished task's result, a callback's
+  // captures) that schedule more — a done callback, say: repeat until nothing is left.
+  do {
+    shared_.registry.drain_deferred(index_);
+    free_leftover_timers();
+  } while (discard_leftovers());
   ring_.reset();
   t_worker = nullptr;
 }
@@ -362,15 +365,26 @@ void Worker::arm_wake_read() {
   wake_armed_ = true;
 }
 
-void Worker::discard_leftovers() noexcept {
+bool Worker::discard_leftovers() noexcept {
   // Only callbacks can be left once every task is done; they will not run now.
-  while (Runnable* r = fifo_.pop()) CallbackState::discard(r);
-  if (lifo_ != nullptr) CallbackState::discard(std::exchange(lifo_, nullptr));
-  while (Runnable* r = local_.pop()) CallbackState::discard(r);
-  while (Runnable* r = spawn_.pop()) CallbackState::discard(r);
-  std::lock_guard g(inbox_mu_);
-  for (Runnable* r : inbox_) CallbackState::discard(r);
-  inbox_.clear();
+  // Dropping a callback may schedule another (into these queues): the loops pick it up, and
+  // the inbox is taken out from under its lock first.
+  std::vector<Runnable*> inbox;
+  {
+    std::lock_guard g(inbox_mu_);
+    inbox.swap(inbox_);
+  }
+  bool any = !inbox.empty();
+  for (Runnable* r : inbox) CallbackState::discard(r);
+  auto drop = [&any](Runnable* r) {
+    any = true;
+    CallbackState::discard(r);
+  };
+  while (Runnable* r = fifo_.pop()) drop(r);
+  while (lifo_ != nullptr) drop(std::exchange(lifo_, nullptr));
+  while (Runnable* r = local_.pop()) drop(r);
+  while (Runnable* r = spawn_.pop()) drop(r);
+  return any;
 }
 
 void Worker::free_leftover_timers() noexcept {

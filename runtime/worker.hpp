@@ -59,6 +59,10 @@ class Worker {
   bool budget_exhausted() noexcept;
   void reset_budget() noexcept { budget_ = kBudget; }
 
+  /// Frees the callbacks left in the queues; true when there were any. The worker's own
+  /// thread once its loop ended, or any thread after join().
+  bool discard_leftovers() noexcept;
+
   // --- Any thread --------------------------------------------------------------------
   /// Runs r on this worker (not stealable) and unparks it.
   void post(Runnable* r);
@@ -91,7 +95,6 @@ class Worker {
   bool has_remote_work() noexcept;
   void push_local(Runnable* r);
   void free_leftover_timers() noexcept;
-  void discard_leftovers() noexcept;
 
   Shared& shared_;
   const std::uint32_t index_;
