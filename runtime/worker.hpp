@@ -11,7 +11,9 @@
 //   notify_work(), so no work waits behind a parked worker.
 // Shutdown
 //   The loop exits when Shared::stopping is set; by then every task is done, so the queues
-//   and timers are empty apart from cancelled callback timers, which are freed.
+//   and timers are empty apart from cancelled callback timers, which are freed, and what
+//   destructors run by that freeing (or by the deferred registry removals) schedule, which
+//   is discarded until nothing is left.
 #pragma once
 
 #include <atomic>
