@@ -25,9 +25,9 @@
 namespace corio::detail {
 
 enum class WaitMode : std::uint8_t {
-  kAll,              // every task done
-  kFirst,            // wait(FirstCompleted)
-  kFirstException,   // wait(FirstException): one raised (cancellation excluded), or all done
+  kAll,             // every task done
+  kFirst,           // wait(FirstCompleted)
+  kFirstException,  // wait(FirstException): one raised (cancellation excluded), or all done
 };
 
 enum class OnTimeout : std::uint8_t {
