@@ -16,12 +16,14 @@
 #include <corio/runtime.hpp>
 #include <corio/task.hpp>
 #include "support/corio_test.hpp"
+#include "support/factorial.hpp"
 
 namespace corio {
 namespace {
 
 using namespace std::chrono_literals;
-using Lines = std::vector<std::string>;
+using test::factorial;
+using test::Lines;
 using test::run_test;
 
 Coro<int> value_after(std::chrono::milliseconds d, int v) {
@@ -130,32 +132,8 @@ TEST(GatherTest, CancellingTheAwaitingTaskCancelsEveryChild) {
   });
 }
 
-Coro<int> factorial(Lines& out, std::string name, int number) {
-  int f = 1;
-  for (int i = 2; i <= number; ++i) {
-    out.push_back("Task " + name + ": Compute factorial(" + std::to_string(number) +
-                  "), currently i=" + std::to_string(i) + "...");
-    co_await sleep(1s);
-    f *= i;
-  }
-  out.push_back("Task " + name + ": factorial(" + std::to_string(number) +
-                ") = " + std::to_string(f));
-  co_return f;
-}
-
 TEST(GatherTest, FactorialExampleMatchesAsyncioEveryRun) {
-  const Lines asyncio_output = {
-      "Task A: Compute factorial(2), currently i=2...",
-      "Task B: Compute factorial(3), currently i=2...",
-      "Task C: Compute factorial(4), currently i=2...",
-      "Task A: factorial(2) = 2",
-      "Task B: Compute factorial(3), currently i=3...",
-      "Task C: Compute factorial(4), currently i=3...",
-      "Task B: factorial(3) = 6",
-      "Task C: Compute factorial(4), currently i=4...",
-      "Task C: factorial(4) = 24",
-      "[2, 6, 24]",
-  };
+  const Lines& asyncio_output = test::factorial_asyncio_output();
   for (int run = 0; run < 20; ++run) {
     Lines out;
     run_test([&]() -> Coro<void> {

@@ -10,12 +10,14 @@
 #include <corio/runtime.hpp>
 #include <corio/task.hpp>
 #include "support/corio_test.hpp"
+#include "support/factorial.hpp"
 
 namespace corio {
 namespace {
 
 using namespace std::chrono_literals;
-using Lines = std::vector<std::string>;
+using test::factorial;
+using test::Lines;
 using test::run_test;
 
 TEST(OrderingTest, ShorterSleepWakesFirstAtItsVirtualDeadline) {
@@ -163,30 +165,8 @@ TEST(OrderingTest, VirtualTimeMakesAnHourTakeNoTime) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 }
 
-// The asyncio documentation's gather example, written with create_task so that it does not
-// depend on the combinators:
-//
-//   async def factorial(name, number):
-//       f = 1
-//       for i in range(2, number + 1):
-//           print(f"Task {name}: Compute factorial({number}), currently i={i}...")
-//           await asyncio.sleep(1)
-//           f *= i
-//       print(f"Task {name}: factorial({number}) = {f}")
-//       return f
-Coro<int> factorial(Lines& out, std::string name, int number) {
-  int f = 1;
-  for (int i = 2; i <= number; ++i) {
-    out.push_back("Task " + name + ": Compute factorial(" + std::to_string(number) +
-                  "), currently i=" + std::to_string(i) + "...");
-    co_await sleep(1s);
-    f *= i;
-  }
-  out.push_back("Task " + name + ": factorial(" + std::to_string(number) +
-                ") = " + std::to_string(f));
-  co_return f;
-}
-
+// The asyncio documentation's gather example (support/factorial.hpp), written with
+// create_task so that it does not depend on the combinators.
 Lines run_factorials() {
   Lines out;
   run_test([&]() -> Coro<void> {
@@ -202,18 +182,7 @@ Lines run_factorials() {
 }
 
 TEST(OrderingTest, FactorialInterleavingMatchesAsyncioEveryRun) {
-  const Lines asyncio_output = {
-      "Task A: Compute factorial(2), currently i=2...",
-      "Task B: Compute factorial(3), currently i=2...",
-      "Task C: Compute factorial(4), currently i=2...",
-      "Task A: factorial(2) = 2",
-      "Task B: Compute factorial(3), currently i=3...",
-      "Task C: Compute factorial(4), currently i=3...",
-      "Task B: factorial(3) = 6",
-      "Task C: Compute factorial(4), currently i=4...",
-      "Task C: factorial(4) = 24",
-      "[2, 6, 24]",
-  };
+  const Lines& asyncio_output = test::factorial_asyncio_output();
   for (int run = 0; run < 20; ++run) {
     ASSERT_EQ(run_factorials(), asyncio_output) << "run " << run;
   }
