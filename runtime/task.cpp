@@ -108,6 +108,7 @@ void run_task(Runnable* r) noexcept {
   auto* t = static_cast<TaskHeader*>(r);
   Worker* w = t_worker;
   std::uint64_t claimed = kRunning;
+  std::uint64_t s;
   bool woken;
   if ((t->flags_ & kStarted) == 0) {
     // First run: the task was born kScheduled | kRunning and the queue gave it to us alone,
@@ -116,14 +117,13 @@ void run_task(Runnable* r) noexcept {
     claimed |= kScheduled;
     woken = true;
   } else {
-    std::uint64_t s = t->state_.load(std::memory_order_relaxed);
+    s = t->state_.load(std::memory_order_relaxed);
     while (!t->state_.compare_exchange_weak(s, (s & ~(kScheduled | kWoken)) | kRunning,
                                             std::memory_order_acquire, std::memory_order_relaxed)) {
     }
     woken = (s & kWoken) != 0;
   }
   bool resumed = false;
-  std::uint64_t s;
   for (;;) {
     if (woken) {
       resume(t, w);
