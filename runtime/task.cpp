@@ -17,6 +17,14 @@ constinit thread_local TaskHeader* t_current = nullptr;
 
 namespace {
 
+/// How the task that just ran ended its step, set by complete_task() for run_task().
+enum class Finish : std::uint8_t {
+  kNo,     // still alive: suspended, yielding
+  kRun,    // finished: finish_run() drops the scheduler's reference
+  kQuiet,  // finished with no reference but the scheduler's and its Join's: finish_quiet()
+};
+constinit thread_local Finish t_finish = Finish::kNo;
+
 /// Puts a task that just became scheduled into a queue: the calling worker's when there is
 /// one (LIFO slot when a running task woke it), else the runtime's inject queue.
 void enqueue(TaskHeader* t, int owner) {
@@ -66,6 +74,26 @@ void finish_run(TaskHeader* t, std::uint64_t claimed) noexcept {
   const std::uint64_t delta = kComplete - claimed - kRefOne;  // wraps: one fetch_add
   std::uint64_t prev = t->state_.fetch_add(delta, std::memory_order_acq_rel);
   if (((prev + delta) >> kRefShift) == 0) destroy_task(t);
+}
+
+/// The run that saw the coroutine finish when complete_task() found nobody but the scheduler
+/// and the task's Join (if any) holding it: nobody can take a reference or edit its waiter
+/// list any more, so the state is written with a store and the list closed without a locked
+/// instruction (asyncio's done callbacks are the Join's node alone). A cancel racing in from
+/// the Join (a CAS) is overwritten: the task is done.
+void finish_quiet(TaskHeader* t) noexcept {
+  if ((t->flags_ & kJoined) == 0) {
+    t->waiters_.close_quiet();
+    destroy_task(t);
+    return;
+  }
+  // The Join's reference stays; the store is published by the Join node's RMW on its count.
+  t->state_.store(kComplete | kRefOne, std::memory_order_relaxed);
+  // As if still inside the step (as close() in complete_task is): the waiting task this
+  // wakes goes to the LIFO slot, so fork-join code stays depth-first.
+  t_current = t;
+  t->waiters_.close_quiet();  // Lifetime: t may be gone (the Join frees it)
+  t_current = nullptr;
 }
 
 /// Ends a run whose task must run again (it yielded, or was woken while running): back of
@@ -128,8 +156,13 @@ void run_task(Runnable* r) noexcept {
     if (woken) {
       resume(t, w);
       resumed = true;
-      if (t->flags_ & kFinished) {
-        finish_run(t, claimed);  // Lifetime: t may be gone
+      if (const Finish f = t_finish; f != Finish::kNo) {
+        t_finish = Finish::kNo;
+        if (f == Finish::kQuiet) {
+          finish_quiet(t);  // Lifetime: t may be gone
+        } else {
+          finish_run(t, claimed);  // Lifetime: t may be gone
+        }
         if (Join::has_deferred()) Join::free_deferred();
         return;
       }
@@ -244,17 +277,22 @@ void complete_task(PromiseBase* p) noexcept {
   }
   if (p->shard_ != t_worker->index()) {
     p->waiters_.close();  // finish_run defers the removal to the shard's worker
+    t_finish = Finish::kRun;
     return;
   }
-  // Nobody can add or remove a node any more when the only references left are the
-  // scheduler's and a gather's Join's (which never edits the list after attach_new): every
-  // other node owner holds a reference while its node is listed. The registry removal, done
-  // under the shard's lock while the count is read, keeps all_tasks() from taking a new one.
+  // Nobody can add or remove a node or take a reference any more when the only references
+  // left are the scheduler's and a gather's Join's (which never edits the list after
+  // attach_new and hands out no handle): every other node owner holds a reference while its
+  // node is listed. The registry removal, done under the shard's lock while the count is read,
+  // keeps all_tasks() from taking a new one. The quiet close waits for run_task: once the
+  // Join's node fired the Join may free the frame, which must be suspended by then. Debug mode
+  // keeps the ordinary path: its slow-step report reads the task after the step.
   const std::uint64_t quiet = (p->flags_ & kJoined) ? 2 : 1;
-  if (p->rt_->registry.remove(p) == quiet) {
-    p->waiters_.close_quiet();
+  if (p->rt_->registry.remove(p) == quiet && !p->rt_->opts.debug) {
+    t_finish = Finish::kQuiet;
   } else {
     p->waiters_.close();
+    t_finish = Finish::kRun;
   }
 }
 

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <system_error>
 
+#include <corio/detail/cpu_relax.hpp>
+
 #include "runtime/callback.hpp"
 #include "runtime/shared.hpp"
 
@@ -214,11 +216,20 @@ Runnable* Worker::next_local() noexcept {
     push_local(r);
   }
   lifo_polls_ = 0;
+  publish_spawned();
   if (tick_ % 31 == 0) {
     if (Runnable* r = local_.pop()) return r;
   }
   if (Runnable* r = spawn_.pop()) return r;
   return local_.pop();
+}
+
+void Worker::publish_spawned() noexcept {
+  if (spawn_.publish_if_wanted()) {
+    // The thief that asked may have parked since: wake one now, not after the next step.
+    notify_pending_ = true;
+    flush_notify();
+  }
 }
 
 Runnable* Worker::next_global() noexcept {
@@ -237,24 +248,41 @@ Runnable* Worker::steal() noexcept {
   rng_ ^= rng_ >> 17;
   rng_ ^= rng_ << 5;
   const std::uint32_t start = rng_ % n;
+  Worker* asked = nullptr;
   for (std::uint32_t i = 0; i < n; ++i) {
     std::uint32_t v = (start + i) % n;
     if (v == index_) continue;
     Worker& victim = *shared_.workers[v];
-    if (Runnable* r = victim.spawn_.steal()) {
-      // Take up to half of what is left (a few at most), so one steal feeds us for a while
-      // rather than one task per trip across the cores.
-      for (std::uint32_t k = std::min<std::uint32_t>(victim.spawn_.len() / 2, kStealBatch); k > 0;
-           --k) {
-        Runnable* more = victim.spawn_.steal();
-        if (more == nullptr) break;
-        if (!spawn_.push(more)) push_local(more);
-      }
-      return r;
-    }
+    if (Runnable* r = steal_spawned(victim)) return r;
     if (Runnable* r = victim.local_.steal_into(local_)) return r;
+    if (asked == nullptr && victim.spawn_.request()) asked = &victim;
   }
-  return next_global();
+  if (Runnable* r = next_global()) return r;
+  if (asked != nullptr) {
+    // The owner serves the request before its next task, which in fork-join code is a few
+    // hundred nanoseconds away: wait that long rather than park and be woken.
+    for (int i = 0; i < kRequestSpins; ++i) {
+      cpu_relax();
+      if (asked->spawn_.public_len() != 0) {
+        if (Runnable* r = steal_spawned(*asked)) return r;
+      }
+    }
+  }
+  return nullptr;
+}
+
+Runnable* Worker::steal_spawned(Worker& victim) noexcept {
+  Runnable* r = victim.spawn_.steal();
+  if (r == nullptr) return nullptr;
+  // Take up to half of what is left (a few at most), so one steal feeds us for a while
+  // rather than one task per trip across the cores.
+  for (std::uint32_t k = std::min<std::uint32_t>(victim.spawn_.public_len() / 2, kStealBatch);
+       k > 0; --k) {
+    Runnable* more = victim.spawn_.steal();
+    if (more == nullptr) break;
+    if (!spawn_.push(more)) push_local(more);
+  }
+  return r;
 }
 
 bool Worker::has_remote_work() noexcept {
@@ -268,7 +296,7 @@ void Worker::park() {
     // We were the last searcher: if some queue still holds stealable work, hand the search
     // to another worker rather than leave the work behind a busy one.
     for (auto& w : shared_.workers) {
-      if (w.get() != this && (!w->local_.is_empty() || !w->spawn_.is_empty())) {
+      if (w.get() != this && (!w->local_.is_empty() || w->spawn_.public_len() != 0)) {
         shared_.notify_work();
         break;
       }

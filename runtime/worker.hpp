@@ -1,14 +1,16 @@
 // Worker: one OS thread, one io_uring ring, run queues and timers.
 //
 // Core state (owner thread only, no synchronisation): ring_, timers_, fifo_ (single-thread
-// mode), lifo_, tick counters, clock. Remote state (other threads): local_ and spawn_ (thieves
-// steal from them), inbox_ (runnables that must run on this worker: cancellation of a park
-// whose resource this worker owns), wake_fd_ (unpark).
+// mode), lifo_, tick counters, clock. Remote state (other threads): local_ and spawn_'s public
+// part (thieves steal from them and ask for spawn_'s private part), inbox_ (runnables that must run
+// on this worker: cancellation of a park whose resource this worker owns), wake_fd_ (unpark).
 //
 // Invariants
-//   A runnable is in at most one queue. The LIFO slot is never stolen and never used in
-//   single-thread mode. Every pushed runnable is either visible to a thief or followed by
-//   notify_work(), so no work waits behind a parked worker.
+//   A runnable is in at most one queue. The LIFO slot and spawn_'s private part are never
+//   stolen, and the LIFO slot is never used in single-thread mode. Every pushed runnable is
+//   either visible to a thief or followed by notify_work(), so no work waits behind a parked
+//   worker; spawn_'s private part goes public when a thief asks, before the owner's next
+//   task, and a worker only parks once its own queues are empty.
 // Shutdown
 //   The loop exits when Shared::stopping is set; by then every task is done, so the queues
 //   and timers are empty apart from cancelled callback timers, which are freed, and what
@@ -30,7 +32,7 @@
 #include "io/ring.hpp"
 #include "runtime/fifo_queue.hpp"
 #include "runtime/local_queue.hpp"
-#include "runtime/spawn_stack.hpp"
+#include "runtime/spawn_deque.hpp"
 #include "runtime/timer_heap.hpp"
 
 namespace corio::detail {
@@ -77,6 +79,7 @@ class Worker {
   static constexpr std::uint32_t kLocalCapacity = 256;
   static constexpr std::uint32_t kSpawnCapacity = 8192;
   static constexpr std::uint32_t kStealBatch = 32;
+  static constexpr int kRequestSpins = 256;  // a thief's wait for a requested publish
 
   void main(std::latch& ready, std::exception_ptr& error);
   void loop_multi();
@@ -85,6 +88,8 @@ class Worker {
   Runnable* next_local() noexcept;
   Runnable* next_global() noexcept;
   Runnable* steal() noexcept;
+  /// Takes from victim's public spawned work, keeping a batch for later. Owner thread.
+  Runnable* steal_spawned(Worker& victim) noexcept;
   /// Timers due, finished I/O, inbox. Returns true when it made something runnable.
   bool maintenance();
   bool fire_timers();
@@ -96,6 +101,8 @@ class Worker {
   std::optional<std::int64_t> next_timeout() noexcept;
   bool has_remote_work() noexcept;
   void push_local(Runnable* r);
+  /// Serves a thief's request for spawned work (see SpawnDeque).
+  void publish_spawned() noexcept;
   void free_leftover_timers() noexcept;
 
   Shared& shared_;
@@ -120,7 +127,7 @@ class Worker {
 
   // Remote
   LocalQueue<Runnable, kLocalCapacity> local_;
-  SpawnStack<Runnable, kSpawnCapacity> spawn_;
+  SpawnDeque<Runnable, kSpawnCapacity, kSpawnCapacity> spawn_;
   std::mutex inbox_mu_;
   std::vector<Runnable*> inbox_;  // guarded by inbox_mu_
   std::atomic<bool> inbox_nonempty_{false};

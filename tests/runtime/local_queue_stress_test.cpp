@@ -17,18 +17,12 @@
 #include <vector>
 
 #include "runtime/local_queue.hpp"
+#include "support/queue_item.hpp"
 
 namespace corio::detail {
 namespace {
 
-struct Item {
-  std::uint32_t id = 0;
-  std::uint64_t payload = 0;
-};
-
-constexpr std::uint64_t payload_of(std::uint32_t id) {
-  return id * 0x9e3779b97f4a7c15ull + 1;
-}
+using Item = test::QueueItem;
 
 #if defined(__SANITIZE_THREAD__)
 constexpr bool kUnderTsan = true;
@@ -51,7 +45,7 @@ class Harness {
   using Q = LocalQueue<Item, Cap>;
 
  public:
-  Harness(int thieves, std::size_t n) : n_(n), items_(n), seen_(n), owner_q_(new Q) {
+  Harness(int thieves, std::size_t n) : ledger_(n), owner_q_(new Q) {
     for (int i = 0; i < thieves; ++i) thief_q_.emplace_back(new Q);
   }
 
@@ -69,16 +63,12 @@ class Harness {
     watchdog.join();
 
     EXPECT_FALSE(stalled_.load()) << "no progress for " << kStallLimit.count() << " s; lost items?";
-    EXPECT_EQ(delivered_.load(), n_);
-    EXPECT_EQ(bad_.load(), 0u);
-    std::size_t wrong = 0;
-    for (std::size_t i = 0; i < n_; ++i) wrong += seen_[i].load(std::memory_order_relaxed) != 1;
-    EXPECT_EQ(wrong, 0u) << "items not delivered exactly once";
+    ledger_.expect_exactly_once();
     EXPECT_TRUE(owner_q_->is_empty());
     for (auto& q : thief_q_) EXPECT_TRUE(q->is_empty());
     EXPECT_TRUE(overflow_.empty());
     EXPECT_GT(steals_.load(), 0u);
-    std::printf("  items=%zu thieves=%zu steals=%zu spills=%zu\n", n_, thief_q_.size(),
+    std::printf("  items=%zu thieves=%zu steals=%zu spills=%zu\n", ledger_.size(), thief_q_.size(),
                 steals_.load(), spills_.load());
   }
 
@@ -92,7 +82,7 @@ class Harness {
     auto last_change = std::chrono::steady_clock::now();
     while (
         !watch_cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return finished_; })) {
-      const std::size_t now = delivered_.load(std::memory_order_relaxed);
+      const std::size_t now = ledger_.delivered();
       if (now != last) {
         last = now;
         last_change = std::chrono::steady_clock::now();
@@ -103,19 +93,14 @@ class Harness {
     }
   }
 
-  bool done() const {
-    return delivered_.load(std::memory_order_relaxed) >= n_ ||
-           stalled_.load(std::memory_order_relaxed);
-  }
+  bool done() const { return ledger_.complete() || stalled_.load(std::memory_order_relaxed); }
 
   void deliver(Item* it) {
-    if (it->payload != payload_of(it->id)) bad_.fetch_add(1, std::memory_order_relaxed);
     // A little "task" work, so consuming an item costs about as much as producing one.
     std::uint64_t x = it->payload;
     for (int i = 0; i < 16; ++i) x = x * 6364136223846793005ull + 1442695040888963407ull;
     sink_.store(x, std::memory_order_relaxed);
-    seen_[it->id].fetch_add(1, std::memory_order_relaxed);
-    delivered_.fetch_add(1, std::memory_order_relaxed);
+    ledger_.deliver(it);
   }
 
   Item* take_overflow() {
@@ -158,16 +143,13 @@ class Harness {
     std::size_t next = 0;
     while (!done()) {
       rng = rng * 1664525u + 1013904223u;
-      for (std::uint32_t k = (rng >> 16) % 4; k > 0 && next < n_; --k, ++next) {
-        const auto id = static_cast<std::uint32_t>(next);
-        items_[next].id = id;
-        items_[next].payload = payload_of(id);
-        push_or_spill(&items_[next]);
+      for (std::uint32_t k = (rng >> 16) % 4; k > 0 && next < ledger_.size(); --k, ++next) {
+        push_or_spill(ledger_.make(next));
       }
       if (Item* it = owner_q_->pop()) deliver(it);
       if (owner_q_->len() < Cap / 2 && overflow_size_.load(std::memory_order_relaxed) != 0) {
         redrain();
-      } else if ((next == n_ && owner_q_->is_empty()) || (rng >> 24) == 0) {
+      } else if ((next == ledger_.size() && owner_q_->is_empty()) || (rng >> 24) == 0) {
         // Idle, or now and then anyway: on an oversubscribed machine this lets thieves run while
         // the queue holds work, instead of only between the owner's time slices.
         std::this_thread::yield();
@@ -207,11 +189,7 @@ class Harness {
     }
   }
 
-  const std::size_t n_;
-  std::vector<Item> items_;
-  std::vector<std::atomic<std::uint8_t>> seen_;
-  std::atomic<std::size_t> delivered_{0};
-  std::atomic<std::size_t> bad_{0};
+  test::Ledger ledger_;
   std::atomic<std::size_t> steals_{0};
   std::atomic<std::size_t> spills_{0};
   std::atomic<std::size_t> ready_{0};

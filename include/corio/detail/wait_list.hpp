@@ -97,12 +97,12 @@ class WaitList {
   }
 
   /// close() for a list nobody else edits any more (no add or remove can come): the same,
-  /// without the locked instruction. Concurrent closed() readers see what close() shows.
+  /// without the locked instruction. The list is closed before the first node fires and not
+  /// touched after, so a node may free the list's owner.
   void close_quiet() noexcept {
     std::uintptr_t h = head_.load(std::memory_order_relaxed);
-    head_.store(kClosed | kLocked, std::memory_order_release);
-    fire_all(h);
     head_.store(kClosed, std::memory_order_release);
+    fire_all(h);  // Lifetime: *this may be gone
   }
 
   bool closed() const noexcept {

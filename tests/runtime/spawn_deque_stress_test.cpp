@@ -1,0 +1,146 @@
+// SpawnDeque: the owner's order and the thieves' order (unit tests), and a stress test: one
+// owner pushes, pops and serves requests while thieves steal and ask; every item must arrive
+// exactly once with what the owner wrote into it (plain fields, so TSan checks that a
+// publish hands them over). CORIO_STRESS_ITERS sets the items per case.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "runtime/spawn_deque.hpp"
+#include "support/corio_test.hpp"
+#include "support/queue_item.hpp"
+
+namespace corio::detail {
+namespace {
+
+using Item = test::QueueItem;
+
+TEST(SpawnDequeTest, OwnerPopsNewestFirstAcrossThePublish) {
+  SpawnDeque<Item, 16, 16> d;
+  std::vector<Item> items(10);
+  for (std::uint32_t i = 0; i < 10; ++i) {
+    items[i].id = i;
+    ASSERT_TRUE(d.push(&items[i]));
+  }
+  EXPECT_EQ(d.steal(), nullptr);  // all private
+  EXPECT_TRUE(d.request());
+  EXPECT_TRUE(d.publish_if_wanted());
+  EXPECT_EQ(d.public_len(), 5u);
+  EXPECT_FALSE(d.publish_if_wanted());  // one request, one publish
+  Item* stolen = d.steal();
+  ASSERT_NE(stolen, nullptr);
+  EXPECT_EQ(stolen->id, 0u);  // thieves take the oldest
+  for (std::uint32_t want = 9; want >= 1; --want) {
+    Item* it = d.pop();
+    ASSERT_NE(it, nullptr);
+    EXPECT_EQ(it->id, want);
+  }
+  EXPECT_EQ(d.pop(), nullptr);
+}
+
+TEST(SpawnDequeTest, LoneItemStaysWithTheOwner) {
+  SpawnDeque<Item, 4, 4> d;
+  Item a, b;
+  EXPECT_FALSE(d.request());  // nothing to ask for
+  ASSERT_TRUE(d.push(&a));
+  EXPECT_FALSE(d.request());
+  ASSERT_TRUE(d.push(&b));
+  EXPECT_TRUE(d.request());
+  EXPECT_TRUE(d.publish_if_wanted());
+  EXPECT_EQ(d.steal(), &a);
+  EXPECT_EQ(d.pop(), &b);
+}
+
+TEST(SpawnDequeTest, FullPrivatePartRefusesAndPublishStopsAtFullPublicPart) {
+  SpawnDeque<Item, 4, 2> d;
+  Item it[6];
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(d.push(&it[i]));
+  EXPECT_FALSE(d.push(&it[4]));
+  ASSERT_TRUE(d.request());
+  EXPECT_TRUE(d.publish_if_wanted());  // moves 2
+  ASSERT_TRUE(d.push(&it[4]));
+  ASSERT_TRUE(d.push(&it[5]));
+  ASSERT_TRUE(d.request());
+  EXPECT_FALSE(d.publish_if_wanted());  // public part full: nothing moves, nothing lost
+  for (int i = 5; i >= 0; --i) EXPECT_EQ(d.pop(), &it[i]);
+  EXPECT_EQ(d.pop(), nullptr);
+}
+
+template <std::uint32_t Private, std::uint32_t Public>
+class Harness {
+ public:
+  Harness(int thieves, std::size_t n) : thieves_(thieves), ledger_(n) {}
+
+  void run() {
+    test::Watchdog dog(std::chrono::seconds(120), test::current_test_name());
+    std::vector<std::thread> threads;
+    for (int i = 0; i < thieves_; ++i) threads.emplace_back([this] { thief(); });
+    owner();
+    for (auto& t : threads) t.join();
+    ledger_.expect_exactly_once();
+    EXPECT_GT(steals_.load(), 0u);
+    EXPECT_GT(publishes_.load(), 0u);
+  }
+
+ private:
+  bool done() const { return ledger_.complete(); }
+  void deliver(Item* it) { ledger_.deliver(it); }
+
+  void owner() {
+    while (ready_.load(std::memory_order_acquire) != thieves_) std::this_thread::yield();
+    // Each round pushes 0-3 items (1.5 on average) and pops one, as a worker running
+    // fork-join tasks does; a full private part is delivered at once (the worker's fallback
+    // queue), and requests are served before every pop.
+    std::uint32_t rng = 12345;
+    std::size_t next = 0;
+    while (!done()) {
+      rng = rng * 1664525u + 1013904223u;
+      for (std::uint32_t k = (rng >> 16) % 4; k > 0 && next < ledger_.size(); --k, ++next) {
+        Item* it = ledger_.make(next);
+        if (!d_.push(it)) deliver(it);
+      }
+      if (d_.publish_if_wanted()) publishes_.fetch_add(1, std::memory_order_relaxed);
+      if (Item* it = d_.pop()) {
+        deliver(it);
+      } else if (next == ledger_.size()) {
+        std::this_thread::yield();  // thieves hold the rest
+      }
+      if ((rng >> 24) == 0) std::this_thread::yield();
+    }
+  }
+
+  void thief() {
+    ready_.fetch_add(1, std::memory_order_release);
+    while (!done()) {
+      if (Item* it = d_.steal()) {
+        steals_.fetch_add(1, std::memory_order_relaxed);
+        deliver(it);
+      } else if (!d_.request()) {
+        std::this_thread::yield();
+      }
+    }
+  }
+
+  const int thieves_;
+  test::Ledger ledger_;
+  std::atomic<std::size_t> steals_{0};
+  std::atomic<std::size_t> publishes_{0};
+  std::atomic<int> ready_{0};
+  SpawnDeque<Item, Private, Public> d_;
+};
+
+TEST(SpawnDequeStressTest, OneThief) {
+  Harness<1024, 1024>(1, test::stress_iters(2'000'000, 8)).run();
+}
+TEST(SpawnDequeStressTest, ThreeThieves) {
+  Harness<1024, 1024>(3, test::stress_iters(2'000'000, 8)).run();
+}
+TEST(SpawnDequeStressTest, SmallPartsThreeThieves) {
+  Harness<8, 4>(3, test::stress_iters(2'000'000, 8)).run();
+}
+
+}  // namespace
+}  // namespace corio::detail
