@@ -39,15 +39,6 @@ void Join::free(Join* j) noexcept {
   frame_free(j, bytes_for(n));
 }
 
-void Join::attach_new(std::size_t i, PromiseBase* p) noexcept {
-  Node& nd = nodes()[i];
-  nd.fn = &Join::fire;
-  nd.self = this;
-  nd.task = p;
-  p->flags_ |= kJoined;
-  p->waiters_.add_unpublished(&nd);
-}
-
 void Join::attach(std::size_t i, PromiseBase* p) noexcept {
   Node& nd = nodes()[i];
   nd.fn = &Join::fire;

@@ -12,18 +12,21 @@ void Registry::bind_owner(std::size_t shard) noexcept {
   shards_[shard].lock.bind_owner();
 }
 
-void Registry::add(TaskHeader* t, std::size_t shard) noexcept {
+void Registry::add(TaskHeader* const* ts, std::size_t n, std::size_t shard) noexcept {
   Shard& s = shards_[shard];
   std::lock_guard g(s.lock);
-  // asyncio numbers only unnamed tasks: a task named at creation uses up no number.
-  // id_ is the finished name number, so a Task handle can name its task after the runtime
-  // is gone.
-  t->id_ = t->extra_.load(std::memory_order_relaxed) == nullptr
-               ? static_cast<std::uint32_t>(std::uint64_t{s.next_id++} * n_ + shard + 1)
-               : 0;
-  t->shard_ = static_cast<std::uint16_t>(shard);
-  t->reg_index_ = static_cast<std::uint32_t>(s.tasks.size());
-  s.tasks.push_back(t);  // noexcept function: out of memory here terminates
+  for (std::size_t i = 0; i < n; ++i) {
+    TaskHeader* t = ts[i];
+    // asyncio numbers only unnamed tasks: a task named at creation uses up no number.
+    // id_ is the finished name number, so a Task handle can name its task after the runtime
+    // is gone.
+    t->id_ = t->extra_.load(std::memory_order_relaxed) == nullptr
+                 ? static_cast<std::uint32_t>(std::uint64_t{s.next_id++} * n_ + shard + 1)
+                 : 0;
+    t->shard_ = static_cast<std::uint16_t>(shard);
+    t->reg_index_ = static_cast<std::uint32_t>(s.tasks.size());
+    s.tasks.push_back(t);  // noexcept function: out of memory here terminates
+  }
 }
 
 void Registry::unlink(Shard& s, TaskHeader* t) noexcept {

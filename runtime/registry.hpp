@@ -34,10 +34,10 @@ class Registry {
   /// Called by worker `shard` on its thread before any task is added anywhere.
   void bind_owner(std::size_t shard) noexcept;
 
-  /// Adds t to `shard` and numbers it: id_ is asyncio's default name number (1, 2, 3, ... in
-  /// creation order on one worker; unique across shards), 0 for a task named at creation.
-  /// Terminates if out of memory.
-  void add(TaskHeader* t, std::size_t shard) noexcept;
+  /// Adds ts[0, n) to `shard`, under one lock, and numbers each: id_ is asyncio's default name
+  /// number (1, 2, 3, ... in creation order on one worker; unique across shards), 0 for a task
+  /// named at creation. Terminates if out of memory.
+  void add(TaskHeader* const* ts, std::size_t n, std::size_t shard) noexcept;
   /// Removes t from its shard; returns t's reference count as it was under the lock (once
   /// the lock is dropped, nobody can take a new reference through the registry).
   std::uint64_t remove(TaskHeader* t) noexcept;

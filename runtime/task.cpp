@@ -305,12 +305,7 @@ void throw_cancelled(TaskHeader* t) {
 }
 
 void init_task(PromiseBase* p, std::coroutine_handle<> h, std::string name) noexcept {
-  p->flags_ |= kIsTask;
-  p->resume_ = h;
-  p->kind = Runnable::Kind::kTask;
-  // Two references: the scheduler's and the Task handle the caller gets. Born claimed by
-  // its first runner (run_task), whom the queue it goes to picks.
-  p->state_.store(kScheduled | kRunning | 2 * kRefOne, std::memory_order_relaxed);
+  init_new_task(p, h);
   if (!name.empty()) {
     try {
       task_extra(p)->name = std::move(name);
@@ -320,20 +315,27 @@ void init_task(PromiseBase* p, std::coroutine_handle<> h, std::string name) noex
 }
 
 void schedule_new(TaskHeader* t) {
+  schedule_new(&t, 1);
+}
+
+void schedule_new(TaskHeader* const* ts, std::size_t n) {
   Worker* w = t_worker;
   if (w == nullptr) throw std::runtime_error("corio: create_task() needs a running event loop");
   Shared& sh = w->shared();
-  t->rt_ = &sh;
-  if (sh.opts.debug) t->outcome_flags_.store(kDebugTask, std::memory_order_relaxed);
-  sh.registry.add(t, w->index());
-  w->schedule_spawned(t);
+  const std::uint8_t debug = sh.opts.debug ? kDebugTask : 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    ts[i]->rt_ = &sh;
+    if (debug) ts[i]->outcome_flags_.store(debug, std::memory_order_relaxed);
+  }
+  sh.registry.add(ts, n, w->index());
+  for (std::size_t i = 0; i < n; ++i) w->schedule_spawned(ts[i]);
 }
 
 void spawn_external(Shared* sh, TaskHeader* t) {
   sh->clock_paused.store(false, std::memory_order_release);
   t->rt_ = sh;
   if (sh->opts.debug) t->outcome_flags_.store(kDebugTask, std::memory_order_relaxed);
-  sh->registry.add(t, 0);
+  sh->registry.add(&t, 1, 0);
   sh->push_inject(t);
 }
 

@@ -112,22 +112,44 @@ void check_joinable(const Task<T>& t) {
 /// Makes the awaitable child i of j: a Coro becomes a task (as create_task, the handle's
 /// reference going to j); a Task is awaited as it is.
 template <class T>
-void join_start(Join& j, std::size_t i, Coro<T>&& c) noexcept {
+PromiseBase* join_new(Join& j, std::size_t i, Coro<T>&& c) noexcept {
   auto h = c.release();
-  init_task(&h.promise(), h, {});
+  init_new_task(&h.promise(), h);
   j.attach_new(i, &h.promise());
-  schedule_new(&h.promise());
+  return &h.promise();
+}
+template <class T>
+void join_start(Join& j, std::size_t i, Coro<T>&& c) noexcept {
+  schedule_new(join_new(j, i, std::move(c)));
 }
 template <class T>
 void join_start(Join& j, std::size_t i, Task<T>&& t) noexcept {
   j.attach(i, t.header());
 }
 
-template <class A>
-JoinRef join_vector(std::vector<A>& as, bool settled) {
-  for (const A& a : as) check_joinable(a);
-  JoinRef j(Join::make(as.size(), settled));
-  for (std::size_t i = 0; i < as.size(); ++i) join_start(*j, i, std::move(as[i]));
+template <class T>
+JoinRef join_vector(std::vector<Task<T>>& ts, bool settled) {
+  for (const Task<T>& t : ts) check_joinable(t);
+  JoinRef j(Join::make(ts.size(), settled));
+  for (std::size_t i = 0; i < ts.size(); ++i) join_start(*j, i, std::move(ts[i]));
+  return j;
+}
+/// New tasks are scheduled in batches: one registry entry per batch, not per child.
+template <class T>
+JoinRef join_vector(std::vector<Coro<T>>& cs, bool settled) {
+  for (const Coro<T>& c : cs) check_joinable(c);
+  JoinRef j(Join::make(cs.size(), settled));
+  constexpr std::size_t kBatch = 64;
+  TaskHeader* batch[kBatch];
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < cs.size(); ++i) {
+    batch[k++] = join_new(*j, i, std::move(cs[i]));
+    if (k == kBatch) {
+      schedule_new(batch, k);
+      k = 0;
+    }
+  }
+  if (k != 0) schedule_new(batch, k);
   return j;
 }
 

@@ -52,7 +52,14 @@ class Join final : public Park {
 
   /// Child i is p, a task that nobody else can see yet: init_task() ran, schedule_new() has
   /// not. Takes over the Task handle's reference.
-  void attach_new(std::size_t i, PromiseBase* p) noexcept;
+  void attach_new(std::size_t i, PromiseBase* p) noexcept {
+    Node& nd = nodes()[i];
+    nd.fn = &Join::fire;
+    nd.self = this;
+    nd.task = p;
+    p->flags_ |= kJoined;
+    p->waiters_.add_unpublished(&nd);
+  }
   /// Child i is p, a task that may be running or done already. Takes a reference.
   void attach(std::size_t i, PromiseBase* p) noexcept;
 

@@ -37,6 +37,12 @@ void check_startable(const Coro<T>& c);
 
 inline constexpr std::uint8_t kInlineSync = 1u << 5;  // parent is inside await_suspend
 
+struct PromiseBase;
+/// Prepares a Coro's frame to run as an unnamed task; does not schedule it. Two references:
+/// the scheduler's and the Task handle's (or its Join's). Born claimed by its first runner
+/// (run_task), whom the queue it goes to picks.
+inline void init_new_task(PromiseBase* p, std::coroutine_handle<> h) noexcept;
+
 /// Marks the task done: records whether it ended cancelled, then fires its waiters.
 void complete_task(struct PromiseBase* p) noexcept;
 
@@ -65,6 +71,13 @@ struct PromiseBase : TaskHeader {
     if (error_) std::rethrow_exception(error_);
   }
 };
+
+inline void init_new_task(PromiseBase* p, std::coroutine_handle<> h) noexcept {
+  p->flags_ |= kIsTask;
+  p->resume_ = h;
+  p->kind = Runnable::Kind::kTask;
+  p->state_.store(kScheduled | kRunning | 2 * kRefOne, std::memory_order_relaxed);
+}
 
 template <class P>
 struct FinalAwaiter {

@@ -115,6 +115,8 @@ void run_runnable(Runnable* r) noexcept;
 void wake(TaskHeader* t, int owner = -1) noexcept;
 /// Schedules a new task (first run). From a worker: its local queue; else the inject queue.
 void schedule_new(TaskHeader* t);
+/// The same for n tasks, in order, with one registry entry for them all (gather's children).
+void schedule_new(TaskHeader* const* ts, std::size_t n);
 /// Requests cancellation; false if the task was already done.
 bool cancel_task(TaskHeader* t, const char* msg) noexcept;
 /// Drops one reference; destroys the frame at zero.
