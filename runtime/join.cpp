@@ -56,13 +56,16 @@ void Join::fire(WaitNode* wn) noexcept {
   // retrieved (debug mode).
   if (child->error_ != nullptr)
     child->outcome_flags_.fetch_or(kRetrieved, std::memory_order_relaxed);
-  std::uint64_t prev = j->word_.load(std::memory_order_relaxed);
+  std::uint64_t prev;
   std::uint64_t next;
   if (j->settled_ || child->error_ == nullptr) {
+    // No load first: the line may sit in another core's cache, and a read would fetch it
+    // shared only for the RMW to fetch it again.
     prev = j->word_.fetch_sub(1, std::memory_order_acq_rel);
     next = prev - 1;
   } else {
     const std::uint64_t mark = static_cast<std::uint64_t>(nd - j->nodes()) + 1;
+    prev = j->word_.load(std::memory_order_relaxed);
     do {
       next = prev - 1;
       if (error_of(prev) == 0) next |= mark << kErrorShift;

@@ -29,20 +29,6 @@ void Registry::add(TaskHeader* const* ts, std::size_t n, std::size_t shard) noex
   }
 }
 
-void Registry::unlink(Shard& s, TaskHeader* t) noexcept {
-  TaskHeader* last = s.tasks.back();
-  last->reg_index_ = t->reg_index_;
-  s.tasks[t->reg_index_] = last;
-  s.tasks.pop_back();
-}
-
-std::uint64_t Registry::remove(TaskHeader* t) noexcept {
-  Shard& s = shards_[t->shard_];
-  std::lock_guard g(s.lock);
-  unlink(s, t);
-  return t->state_.load(std::memory_order_acquire) >> kRefShift;
-}
-
 void Registry::defer_remove(TaskHeader* t) noexcept {
   std::atomic<TaskHeader*>& head = shards_[t->shard_].deferred;
   TaskHeader* h = head.load(std::memory_order_relaxed);

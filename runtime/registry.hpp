@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include <corio/detail/task_header.hpp>
@@ -40,7 +41,12 @@ class Registry {
   void add(TaskHeader* const* ts, std::size_t n, std::size_t shard) noexcept;
   /// Removes t from its shard; returns t's reference count as it was under the lock (once
   /// the lock is dropped, nobody can take a new reference through the registry).
-  std::uint64_t remove(TaskHeader* t) noexcept;
+  std::uint64_t remove(TaskHeader* t) noexcept {  // inline: once per task on the hot path
+    Shard& s = shards_[t->shard_];
+    std::lock_guard g(s.lock);
+    unlink(s, t);
+    return t->state_.load(std::memory_order_acquire) >> kRefShift;
+  }
   /// A task registered on another shard finished here: queue it for that shard's owner,
   /// who removes it and drops the reference it carries (drain_deferred). Any thread.
   void defer_remove(TaskHeader* t) noexcept;
@@ -59,7 +65,12 @@ class Registry {
     // On its own cache line: other workers write it, the owner's lock must not bounce.
     alignas(64) std::atomic<TaskHeader*> deferred{nullptr};
   };
-  static void unlink(Shard& s, TaskHeader* t) noexcept;
+  static void unlink(Shard& s, TaskHeader* t) noexcept {
+    TaskHeader* last = s.tasks.back();
+    last->reg_index_ = t->reg_index_;
+    s.tasks[t->reg_index_] = last;
+    s.tasks.pop_back();
+  }
 
   std::unique_ptr<Shard[]> shards_;
   std::size_t n_;
