@@ -1,32 +1,40 @@
-// SpawnDeque: a worker's newly created tasks — a private stack that only the owner touches,
-// in front of a public Chase-Lev stack (SpawnStack) that thieves steal from.
+// SpawnDeque: a worker's newly created tasks — a private stack that the owner uses without
+// locked instructions, in front of a public Chase-Lev stack (SpawnStack) that thieves steal
+// from.
 //
 // Fork-join code pops the task it just pushed nearly every time, and a Chase-Lev pop pays a
 // seq_cst fence for the owner/thief handshake whether anyone steals or not. Here the owner's
-// push and pop are plain memory operations, and work goes public only when a thief asks
-// (private deques with steal requests): a thief that finds the public part empty raises
-// want_, and the owner, which looks at want_ before it takes its next task, moves the older
-// half of its private items to the public part.
+// push and pop are plain memory operations, and work goes public when a thief asks (private
+// deques with steal requests): a thief that finds the public part empty raises want_, and
+// the owner, which looks at want_ before it takes its next task, moves the older half of its
+// private items to the public part. An owner that does not answer — it runs a long step,
+// or its one private item is the step's — loses the older half (at least one item) to a
+// forced steal: the private part is guarded by an asymmetric lock whose owner side costs a
+// store and a load (the thief pays a membarrier, see OwnerLock), so a long step never holds
+// the tasks it spawned.
 //
 // Invariants
 //   private_[0, n_) holds the newest items, oldest first; everything in public_ is older than
 //   everything in private_. So the owner's order (private newest first, then public) is the
 //   LIFO order of push, and thieves take the oldest, which in a fork-join tree is the largest
-//   piece of work. hint_ is n_ as the owner last stored it.
-// Liveness
-//   A request is served at the owner's next publish_if_wanted(), that is before its next
-//   task: an owner inside a long step serves it after the step (as Tokio's LIFO slot holds
-//   its task). An owner never parks with private items, since it parks only when pop() finds
-//   nothing.
+//   piece of work. hint_ is n_ as last stored. n_ and private_ change only inside the owner's
+//   busy_ section or the forcing thief's forcing_ section, never both at once; at most one
+//   thief forces at a time (force_lock_).
 // Memory ordering
 //   want_ and hint_ carry no data (relaxed); items go public through SpawnStack::push, whose
-//   release store of bottom_ pairs with the thief's acquire load.
+//   release store of bottom_ pairs with the thief's acquire load. The owner's store of busy_
+//   and load of forcing_ are ordered against the forcer's store of forcing_ and load of busy_
+//   by heavy_barrier() (by seq_cst fences on both sides where membarrier is missing). Leaving
+//   either section is a release store the other side's entry reads with acquire.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
 
+#include <corio/detail/cpu_relax.hpp>
+#include "runtime/heavy_barrier.hpp"
 #include "runtime/spawn_stack.hpp"
 
 namespace corio::detail {
@@ -34,23 +42,31 @@ namespace corio::detail {
 template <class T, std::uint32_t PrivateCapacity = 1024, std::uint32_t PublicCapacity = 1024>
 class SpawnDeque {
  public:
+  SpawnDeque() noexcept : asymmetric_(membarrier_ready()) {}
+
   // --- Owner only --------------------------------------------------------------------
   /// False when the private part is full (nothing changed).
   bool push(T* item) noexcept {
-    if (n_ == PrivateCapacity) return false;
-    private_[n_++] = item;
-    hint_.store(n_, std::memory_order_relaxed);
-    return true;
+    enter();
+    const bool ok = n_ != PrivateCapacity;
+    if (ok) {
+      private_[n_++] = item;
+      hint_.store(n_, std::memory_order_relaxed);
+    }
+    leave();
+    return ok;
   }
 
   /// The newest item, or nullptr.
   T* pop() noexcept {
+    enter();
+    T* item = nullptr;
     if (n_ != 0) {
-      T* item = private_[--n_];
+      item = private_[--n_];
       hint_.store(n_, std::memory_order_relaxed);
-      return item;
     }
-    return public_.pop();
+    leave();
+    return item != nullptr ? item : public_.pop();
   }
 
   /// Serves a thief's request: moves the older half of the private items to the public
@@ -60,38 +76,88 @@ class SpawnDeque {
       return false;
     }
     want_.store(false, std::memory_order_relaxed);
+    enter();
     // Keep the newest: the owner is about to run it, and handing over a lone item would
     // only send it across the cores and back.
-    std::uint32_t k = n_ / 2;
+    const std::uint32_t k = n_ / 2;
     std::uint32_t moved = 0;
     while (moved < k && public_.push(private_[moved])) ++moved;
-    if (moved == 0) return false;
-    std::memmove(private_, private_ + moved, (n_ - moved) * sizeof(T*));
-    n_ -= moved;
-    hint_.store(n_, std::memory_order_relaxed);
-    return true;
+    take_front(moved);
+    leave();
+    return moved != 0;
   }
 
   // --- Any thread --------------------------------------------------------------------
   /// The oldest public item, or nullptr (empty, or lost a race).
   T* steal() noexcept { return public_.steal(); }
 
-  /// Asks the owner to publish. True if it holds private items it would publish.
+  /// Asks the owner to publish. True if it holds private items.
   bool request() noexcept {
-    if (hint_.load(std::memory_order_relaxed) < 2) return false;
+    if (private_hint() == 0) return false;
     if (!want_.load(std::memory_order_relaxed)) want_.store(true, std::memory_order_relaxed);
     return true;
   }
 
-  /// Items a thief could take now (approximate).
+  /// Takes the older half of the private items (at least one, at most max) into out, oldest
+  /// first, without the owner's help; returns how many. Costs a membarrier: for an owner
+  /// that did not answer request(). Never the owner.
+  std::uint32_t force_steal(T** out, std::uint32_t max) noexcept {
+    if (private_hint() == 0 || force_lock_.exchange(true, std::memory_order_acquire)) return 0;
+    forcing_.store(true, std::memory_order_relaxed);
+    if (asymmetric_) {
+      heavy_barrier();
+    } else {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
+    while (busy_.load(std::memory_order_acquire)) cpu_relax();
+    const std::uint32_t k = std::min((n_ + 1) / 2, max);
+    std::copy(private_, private_ + k, out);
+    take_front(k);
+    forcing_.store(false, std::memory_order_release);
+    force_lock_.store(false, std::memory_order_release);
+    return k;
+  }
+
+  /// Items a thief could take now, and private items (approximate).
   std::uint32_t public_len() const noexcept { return public_.len(); }
+  std::uint32_t private_hint() const noexcept { return hint_.load(std::memory_order_relaxed); }
 
  private:
+  void enter() noexcept {
+    for (;;) {
+      busy_.store(true, std::memory_order_relaxed);
+      if (asymmetric_) [[likely]] {
+        std::atomic_signal_fence(std::memory_order_seq_cst);  // the CPU fence is the forcer's
+      } else {
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+      }
+      if (!forcing_.load(std::memory_order_acquire)) [[likely]] {
+        return;
+      }
+      busy_.store(false, std::memory_order_release);
+      while (forcing_.load(std::memory_order_relaxed)) cpu_relax();
+    }
+  }
+  void leave() noexcept { busy_.store(false, std::memory_order_release); }
+
+  /// Drops private_[0, k) (moved elsewhere). Inside a section.
+  void take_front(std::uint32_t k) noexcept {
+    if (k == 0) return;
+    std::memmove(private_, private_ + k, (n_ - k) * sizeof(T*));
+    n_ -= k;
+    hint_.store(n_, std::memory_order_relaxed);
+  }
+
   SpawnStack<T, PublicCapacity> public_;
+  // Written by thieves, rarely; read by the owner before every task.
   alignas(64) std::atomic<bool> want_{false};
+  std::atomic<bool> forcing_{false};
+  std::atomic<bool> force_lock_{false};
   alignas(64) std::atomic<std::uint32_t> hint_{0};
   // The owner's own line: thieves reading hint_ must not pull it away on every push.
-  alignas(64) std::uint32_t n_ = 0;
+  alignas(64) std::atomic<bool> busy_{false};
+  const bool asymmetric_;
+  std::uint32_t n_ = 0;
   T* private_[PrivateCapacity];
 };
 

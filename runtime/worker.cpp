@@ -225,11 +225,9 @@ Runnable* Worker::next_local() noexcept {
 }
 
 void Worker::publish_spawned() noexcept {
-  if (spawn_.publish_if_wanted()) {
-    // The thief that asked may have parked since: wake one now, not after the next step.
-    notify_pending_ = true;
-    flush_notify();
-  }
+  // The thief that asked may be parking right now: the fenced notify, so that either it sees
+  // the published work or we see it parked (Idle's handshake), and now, not after the step.
+  if (spawn_.publish_if_wanted()) shared_.notify_work(false);
 }
 
 Runnable* Worker::next_global() noexcept {
@@ -258,17 +256,24 @@ Runnable* Worker::steal() noexcept {
     if (asked == nullptr && victim.spawn_.request()) asked = &victim;
   }
   if (Runnable* r = next_global()) return r;
-  if (asked != nullptr) {
-    // The owner serves the request before its next task, which in fork-join code is a few
-    // hundred nanoseconds away: wait that long rather than park and be woken.
-    for (int i = 0; i < kRequestSpins; ++i) {
-      cpu_relax();
-      if (asked->spawn_.public_len() != 0) {
-        if (Runnable* r = steal_spawned(*asked)) return r;
-      }
+  if (asked == nullptr) return nullptr;
+  // The owner serves the request before its next task, which in fork-join code is a few
+  // hundred nanoseconds away: wait that long. Its private items running out means it ran
+  // them itself.
+  for (int i = 0; i < kRequestSpins; ++i) {
+    cpu_relax();
+    if (asked->spawn_.public_len() != 0) {
+      if (Runnable* r = steal_spawned(*asked)) return r;
     }
+    if (asked->spawn_.private_hint() == 0) return nullptr;
   }
-  return nullptr;
+  // No answer: the owner is inside a long step. Take the work without it.
+  Runnable* batch[kStealBatch + 1];
+  const std::uint32_t k = asked->spawn_.force_steal(batch, kStealBatch + 1);
+  for (std::uint32_t i = 1; i < k; ++i) {
+    if (!spawn_.push(batch[i])) push_local(batch[i]);
+  }
+  return k != 0 ? batch[0] : nullptr;
 }
 
 Runnable* Worker::steal_spawned(Worker& victim) noexcept {

@@ -9,8 +9,9 @@
 //   A runnable is in at most one queue. The LIFO slot and spawn_'s private part are never
 //   stolen, and the LIFO slot is never used in single-thread mode. Every pushed runnable is
 //   either visible to a thief or followed by notify_work(), so no work waits behind a parked
-//   worker; spawn_'s private part goes public when a thief asks, before the owner's next
-//   task, and a worker only parks once its own queues are empty.
+//   worker; spawn_'s private part goes public when a thief asks (before the owner's next
+//   task) or is taken by the thief when the owner does not answer, and a worker only parks
+//   once its own queues are empty.
 // Shutdown
 //   The loop exits when Shared::stopping is set; by then every task is done, so the queues
 //   and timers are empty apart from cancelled callback timers, which are freed, and what

@@ -1,7 +1,7 @@
 // SpawnDeque: the owner's order and the thieves' order (unit tests), and a stress test: one
-// owner pushes, pops and serves requests while thieves steal and ask; every item must arrive
-// exactly once with what the owner wrote into it (plain fields, so TSan checks that a
-// publish hands them over). CORIO_STRESS_ITERS sets the items per case.
+// owner pushes, pops and serves requests while thieves steal, ask and force; every item must
+// arrive exactly once with what the owner wrote into it (plain fields, so TSan checks that a
+// publish or a forced steal hands them over). CORIO_STRESS_ITERS sets the items per case.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -41,17 +41,43 @@ TEST(SpawnDequeTest, OwnerPopsNewestFirstAcrossThePublish) {
   EXPECT_EQ(d.pop(), nullptr);
 }
 
-TEST(SpawnDequeTest, LoneItemStaysWithTheOwner) {
+TEST(SpawnDequeTest, PublishKeepsALoneItemAForcedStealTakesIt) {
   SpawnDeque<Item, 4, 4> d;
   Item a, b;
+  Item* out[4];
   EXPECT_FALSE(d.request());  // nothing to ask for
+  EXPECT_EQ(d.force_steal(out, 4), 0u);
   ASSERT_TRUE(d.push(&a));
-  EXPECT_FALSE(d.request());
+  EXPECT_TRUE(d.request());
+  EXPECT_FALSE(d.publish_if_wanted());  // the owner's next task stays with it
+  EXPECT_EQ(d.steal(), nullptr);
+  EXPECT_EQ(d.force_steal(out, 4), 1u);  // unless the owner does not come back for it
+  EXPECT_EQ(out[0], &a);
+  EXPECT_EQ(d.pop(), nullptr);
+  ASSERT_TRUE(d.push(&a));
   ASSERT_TRUE(d.push(&b));
   EXPECT_TRUE(d.request());
   EXPECT_TRUE(d.publish_if_wanted());
   EXPECT_EQ(d.steal(), &a);
   EXPECT_EQ(d.pop(), &b);
+}
+
+TEST(SpawnDequeTest, ForcedStealTakesTheOlderHalfOldestFirst) {
+  SpawnDeque<Item, 8, 8> d;
+  Item it[5];
+  for (auto& i : it) ASSERT_TRUE(d.push(&i));
+  Item* out[8];
+  ASSERT_EQ(d.force_steal(out, 8), 3u);  // half, rounded up
+  EXPECT_EQ(out[0], &it[0]);
+  EXPECT_EQ(out[1], &it[1]);
+  EXPECT_EQ(out[2], &it[2]);
+  EXPECT_EQ(d.private_hint(), 2u);
+  EXPECT_EQ(d.pop(), &it[4]);
+  EXPECT_EQ(d.pop(), &it[3]);
+  EXPECT_EQ(d.pop(), nullptr);
+  for (auto& i : it) ASSERT_TRUE(d.push(&i));
+  ASSERT_EQ(d.force_steal(out, 2), 2u);  // at most max
+  EXPECT_EQ(out[1], &it[1]);
 }
 
 TEST(SpawnDequeTest, FullPrivatePartRefusesAndPublishStopsAtFullPublicPart) {
@@ -83,6 +109,7 @@ class Harness {
     ledger_.expect_exactly_once();
     EXPECT_GT(steals_.load(), 0u);
     EXPECT_GT(publishes_.load(), 0u);
+    EXPECT_GT(forced_.load(), 0u);
   }
 
  private:
@@ -114,12 +141,20 @@ class Harness {
 
   void thief() {
     ready_.fetch_add(1, std::memory_order_release);
-    while (!done()) {
+    // As a worker does: steal, else ask; an owner that does not answer soon loses items to
+    // a forced steal (here after 64 unanswered tries, so both paths run often).
+    for (std::uint32_t unanswered = 0; !done();) {
       if (Item* it = d_.steal()) {
+        unanswered = 0;
         steals_.fetch_add(1, std::memory_order_relaxed);
         deliver(it);
       } else if (!d_.request()) {
         std::this_thread::yield();
+      } else if (++unanswered % 64 == 0) {
+        Item* out[8];
+        const std::uint32_t k = d_.force_steal(out, 8);
+        forced_.fetch_add(k, std::memory_order_relaxed);
+        for (std::uint32_t i = 0; i < k; ++i) deliver(out[i]);
       }
     }
   }
@@ -128,6 +163,7 @@ class Harness {
   test::Ledger ledger_;
   std::atomic<std::size_t> steals_{0};
   std::atomic<std::size_t> publishes_{0};
+  std::atomic<std::size_t> forced_{0};
   std::atomic<int> ready_{0};
   SpawnDeque<Item, Private, Public> d_;
 };
