@@ -4,6 +4,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <thread>
+
 namespace corio::detail {
 
 bool membarrier_ready() noexcept {
@@ -16,7 +18,11 @@ bool membarrier_ready() noexcept {
 }
 
 void heavy_barrier() noexcept {
-  ::syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+  // It can fail for want of kernel memory (ENOMEM): the barrier has not happened then, and
+  // the caller must not go on without it.
+  while (::syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
+    std::this_thread::yield();
+  }
 }
 
 }  // namespace corio::detail

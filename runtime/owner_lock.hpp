@@ -46,16 +46,16 @@ class OwnerLock {
           return;
         }
         owner_in_.store(false, std::memory_order_release);
-        while (foreign_.load(std::memory_order_relaxed)) cpu_relax();
+        for (SpinBackoff b; foreign_.load(std::memory_order_relaxed);) b.pause();
       }
     }
     while (spin_.exchange(true, std::memory_order_acquire)) {
-      while (spin_.load(std::memory_order_relaxed)) cpu_relax();
+      for (SpinBackoff b; spin_.load(std::memory_order_relaxed);) b.pause();
     }
     if (owner_.load(std::memory_order_acquire) == nullptr) return;  // no owner: a spin lock
     foreign_.store(true, std::memory_order_relaxed);
     heavy_barrier();
-    while (owner_in_.load(std::memory_order_acquire)) cpu_relax();
+    for (SpinBackoff b; owner_in_.load(std::memory_order_acquire);) b.pause();
   }
 
   void unlock() noexcept {

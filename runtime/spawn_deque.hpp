@@ -109,7 +109,7 @@ class SpawnDeque {
     } else {
       std::atomic_thread_fence(std::memory_order_seq_cst);
     }
-    while (busy_.load(std::memory_order_acquire)) cpu_relax();
+    for (SpinBackoff b; busy_.load(std::memory_order_acquire);) b.pause();
     const std::uint32_t k = std::min((n_ + 1) / 2, max);
     std::copy(private_, private_ + k, out);
     take_front(k);
@@ -135,7 +135,7 @@ class SpawnDeque {
         return;
       }
       busy_.store(false, std::memory_order_release);
-      while (forcing_.load(std::memory_order_relaxed)) cpu_relax();
+      for (SpinBackoff b; forcing_.load(std::memory_order_relaxed);) b.pause();
     }
   }
   void leave() noexcept { busy_.store(false, std::memory_order_release); }

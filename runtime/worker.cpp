@@ -147,6 +147,8 @@ void Worker::run(Runnable* r) noexcept {
     if (shared_.idle.transition_from_searching()) shared_.notify_work();
   }
   budget_ = kBudget;
+  // Thieves read it to tell a long step from a stream of short ones (no RMW: one writer).
+  steps_.store(steps_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   run_runnable(r);
   flush_notify();
 }
@@ -260,16 +262,26 @@ Runnable* Worker::steal() noexcept {
   // The owner serves the request before its next task, which in fork-join code is a few
   // hundred nanoseconds away: wait that long. Its private items running out means it ran
   // them itself.
-  for (int i = 0; i < kRequestSpins; ++i) {
+  const std::uint32_t step = asked->steps_.load(std::memory_order_relaxed);
+  const bool again = asked == force_victim_ && step == force_step_;
+  const int spins = again ? force_spins_ : kRequestSpins;
+  for (int i = 0; i < spins; ++i) {
     cpu_relax();
     if (asked->spawn_.public_len() != 0) {
       if (Runnable* r = steal_spawned(*asked)) return r;
     }
     if (asked->spawn_.private_hint() == 0) return nullptr;
   }
-  // No answer: the owner is inside a long step. Take the work without it.
-  Runnable* batch[kStealBatch + 1];
-  const std::uint32_t k = asked->spawn_.force_steal(batch, kStealBatch + 1);
+  // An owner that moved on to another step will answer before its next one.
+  if (asked->steps_.load(std::memory_order_relaxed) != step) return nullptr;
+  // Still inside the step it ran when we asked: a long one. Take the work without it, and
+  // should that step go on, wait twice as long before forcing it again (each forced steal
+  // costs a membarrier; a step spawning in a loop must not turn into a storm of them).
+  force_victim_ = asked;
+  force_step_ = step;
+  force_spins_ = std::min(2 * spins, kMaxForceSpins);
+  Runnable* batch[kForceBatch];
+  const std::uint32_t k = asked->spawn_.force_steal(batch, kForceBatch);
   for (std::uint32_t i = 1; i < k; ++i) {
     if (!spawn_.push(batch[i])) push_local(batch[i]);
   }

@@ -80,7 +80,9 @@ class Worker {
   static constexpr std::uint32_t kLocalCapacity = 256;
   static constexpr std::uint32_t kSpawnCapacity = 8192;
   static constexpr std::uint32_t kStealBatch = 32;
-  static constexpr int kRequestSpins = 256;  // a thief's wait for a requested publish
+  static constexpr int kRequestSpins = 256;          // a thief's wait for a requested publish
+  static constexpr int kMaxForceSpins = 1 << 16;     // its longest wait before forcing again
+  static constexpr std::uint32_t kForceBatch = 256;  // most items one forced steal takes
 
   void main(std::latch& ready, std::exception_ptr& error);
   void loop_multi();
@@ -119,6 +121,11 @@ class Worker {
   std::uint32_t tick_ = 0;
   int budget_ = kBudget;
   bool searching_ = false;
+  // The last forced steal (see steal()): from whom, in which of its steps, and how long to
+  // wait before forcing that same step again.
+  Worker* force_victim_ = nullptr;
+  std::uint32_t force_step_ = 0;
+  int force_spins_ = 0;
   bool notify_pending_ = false;  // this step made work others could steal
   bool wake_armed_ = false;
   std::uint32_t io_inflight_ = 0;  // ring operations in flight, the wake read excluded
@@ -133,6 +140,8 @@ class Worker {
   std::vector<Runnable*> inbox_;  // guarded by inbox_mu_
   std::atomic<bool> inbox_nonempty_{false};
   int wake_fd_ = -1;
+  // Steps run so far (owner writes, thieves read): on its own line, written every step.
+  alignas(64) std::atomic<std::uint32_t> steps_{0};
 };
 
 /// The worker whose thread calls this, or nullptr.

@@ -77,10 +77,12 @@ TEST(RuntimeTest, RunCancelsTasksCreatedDuringShutdown) {
   // A task cancelled at the end of run() may create another before it finishes; that one is
   // cancelled too, before or after its first step (asyncio.run's cancellation round).
   std::atomic<int> first_cancelled{0};
+  std::atomic<bool> first_started{false};
   Task<void> second_task;  // written by `first` on a worker, read after run() joined them
   auto second = []() -> Coro<void> { co_await sleep(3600s); };
   auto first = [&]() -> Coro<void> {
     try {
+      first_started = true;
       co_await sleep(3600s);
     } catch (const CancelledError&) {
       ++first_cancelled;
@@ -91,7 +93,10 @@ TEST(RuntimeTest, RunCancelsTasksCreatedDuringShutdown) {
   run_test(
       [&]() -> Coro<void> {
         (void)create_task(first());
-        co_await sleep(0s);
+        // On two workers sleep(0s) does not promise that `first` ran meanwhile (another
+        // worker may hold it, not yet started, and a task cancelled before its first step
+        // never runs its body): wait until it has.
+        while (!first_started) co_await sleep(1ms);
       },
       test::multi_thread(2));
   EXPECT_EQ(first_cancelled.load(), 1);
