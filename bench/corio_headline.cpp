@@ -290,7 +290,7 @@ int main(int argc, char** argv) {
   if (want("fanout")) {
     std::printf(
         "\n[1] One worker is single-thread mode (FIFO, as asyncio), which runs the fib tree\n"
-        "    breadth-first; two workers run it depth-first from the spawn stack. The ratio\n"
+        "    breadth-first; two workers run it depth-first from the spawn deque. The ratio\n"
         "    therefore also measures that difference; \"cores busy\" (CPU time / wall time)\n"
         "    shows whether stealing keeps both workers working.\n");
   }

@@ -53,7 +53,7 @@ void BM_SpawnGather(benchmark::State& state) {
 }
 
 // threads = 0 is one worker per core (all workers); 1 and 2 explicitly. 10,000 tasks per
-// iteration (Tokio's spawn_many) keep the live frames in L2; 1,000 fit in the spawn stack
+// iteration (Tokio's spawn_many) keep the live frames in L2; 1,000 fit in the spawn deque
 // (no overflow to the inject queue); 100,000 show the cost when the frames spill from L2.
 BENCHMARK(BM_SpawnJoin)
     ->ArgNames({"threads", "tasks"})

@@ -57,7 +57,7 @@ class Worker {
   /// A task woken (or yielding): to the LIFO slot when a running task woke it (multi-thread
   /// mode), else to the back of the local queue.
   void schedule_woken(Runnable* r, bool lifo);
-  /// A new task: onto the spawn stack (multi-thread) or the FIFO (single-thread).
+  /// A new task: onto the spawn deque (multi-thread) or the FIFO (single-thread).
   void schedule_spawned(Runnable* r);
   std::int64_t now() const noexcept;
   TimerHeap& timers() noexcept { return timers_; }
