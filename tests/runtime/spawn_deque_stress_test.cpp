@@ -108,9 +108,8 @@ class Harness {
     owner();
     for (auto& t : threads) t.join();
     ledger_.expect_exactly_once();
-    EXPECT_GT(steals_.load(), 0u);
     // How often each path ran depends on how the threads overlap (on a loaded machine they
-    // may take turns): reported, not asserted.
+    // take turns, and a thief may get everything by forcing): reported, not asserted.
     std::printf("  items=%zu thieves=%d steals=%zu publishes=%zu forced=%zu\n", ledger_.size(),
                 thieves_, steals_.load(), publishes_.load(), forced_.load());
   }
