@@ -9,32 +9,28 @@
 // the owner, which looks at want_ before it takes its next task, moves the older half of its
 // private items to the public part. An owner that does not answer — it runs a long step,
 // or its one private item is the step's — loses the older half (at least one item) to a
-// forced steal: the private part is guarded by an asymmetric lock whose owner side costs a
-// store and a load (the thief pays a membarrier, see OwnerLock), so a long step never holds
-// the tasks it spawned.
+// forced steal: the private part is guarded by an OwnerLock, whose owner side costs a store
+// and a load (the thief pays a membarrier), so a long step never holds the tasks it spawned.
 //
 // Invariants
 //   private_[0, n_) holds the newest items, oldest first; everything in public_ is older than
 //   everything in private_. So the owner's order (private newest first, then public) is the
 //   LIFO order of push, and thieves take the oldest, which in a fork-join tree is the largest
-//   piece of work. hint_ is n_ as last stored. n_ and private_ change only inside the owner's
-//   busy_ section or the forcing thief's forcing_ section, never both at once; at most one
-//   thief forces at a time (force_lock_).
+//   piece of work. hint_ is n_ as last stored. n_ and private_ change only under lock_, whose
+//   owner is the worker (bind_owner).
 // Memory ordering
 //   want_ and hint_ carry no data (relaxed); items go public through SpawnStack::push, whose
-//   release store of bottom_ pairs with the thief's acquire load. The owner's store of busy_
-//   and load of forcing_ are ordered against the forcer's store of forcing_ and load of busy_
-//   by heavy_barrier() (by seq_cst fences on both sides where membarrier is missing). Leaving
-//   either section is a release store the other side's entry reads with acquire.
+//   release store of bottom_ pairs with the thief's acquire load; lock_ orders n_ and
+//   private_ between the owner and a forcing thief.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 
-#include <corio/detail/cpu_relax.hpp>
-#include "runtime/heavy_barrier.hpp"
+#include "runtime/owner_lock.hpp"
 #include "runtime/spawn_stack.hpp"
 
 namespace corio::detail {
@@ -42,31 +38,31 @@ namespace corio::detail {
 template <class T, std::uint32_t PrivateCapacity = 1024, std::uint32_t PublicCapacity = 1024>
 class SpawnDeque {
  public:
-  SpawnDeque() noexcept : asymmetric_(membarrier_ready()) {}
+  /// The calling thread becomes the owner (once, before anyone else uses the deque). Without
+  /// it every push and pop takes the lock's slow path: correct, but slow.
+  void bind_owner() noexcept { lock_.bind_owner(); }
 
   // --- Owner only --------------------------------------------------------------------
   /// False when the private part is full (nothing changed).
   bool push(T* item) noexcept {
-    enter();
-    const bool ok = n_ != PrivateCapacity;
-    if (ok) {
-      private_[n_++] = item;
-      hint_.store(n_, std::memory_order_relaxed);
-    }
-    leave();
-    return ok;
+    std::lock_guard g(lock_);
+    if (n_ == PrivateCapacity) return false;
+    private_[n_++] = item;
+    hint_.store(n_, std::memory_order_relaxed);
+    return true;
   }
 
   /// The newest item, or nullptr.
   T* pop() noexcept {
-    enter();
-    T* item = nullptr;
-    if (n_ != 0) {
-      item = private_[--n_];
-      hint_.store(n_, std::memory_order_relaxed);
+    {
+      std::lock_guard g(lock_);
+      if (n_ != 0) {
+        T* item = private_[--n_];
+        hint_.store(n_, std::memory_order_relaxed);
+        return item;
+      }
     }
-    leave();
-    return item != nullptr ? item : public_.pop();
+    return public_.pop();
   }
 
   /// Serves a thief's request: moves the older half of the private items to the public
@@ -76,14 +72,13 @@ class SpawnDeque {
       return false;
     }
     want_.store(false, std::memory_order_relaxed);
-    enter();
+    std::lock_guard g(lock_);
     // Keep the newest: the owner is about to run it, and handing over a lone item would
     // only send it across the cores and back.
     const std::uint32_t k = n_ / 2;
     std::uint32_t moved = 0;
     while (moved < k && public_.push(private_[moved])) ++moved;
     take_front(moved);
-    leave();
     return moved != 0;
   }
 
@@ -102,19 +97,11 @@ class SpawnDeque {
   /// first, without the owner's help; returns how many. Costs a membarrier: for an owner
   /// that did not answer request(). Never the owner.
   std::uint32_t force_steal(T** out, std::uint32_t max) noexcept {
-    if (private_hint() == 0 || force_lock_.exchange(true, std::memory_order_acquire)) return 0;
-    forcing_.store(true, std::memory_order_relaxed);
-    if (asymmetric_) {
-      heavy_barrier();
-    } else {
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-    }
-    for (SpinBackoff b; busy_.load(std::memory_order_acquire);) b.pause();
+    if (private_hint() == 0) return 0;
+    std::lock_guard g(lock_);
     const std::uint32_t k = std::min((n_ + 1) / 2, max);
     std::copy(private_, private_ + k, out);
     take_front(k);
-    forcing_.store(false, std::memory_order_release);
-    force_lock_.store(false, std::memory_order_release);
     return k;
   }
 
@@ -123,24 +110,7 @@ class SpawnDeque {
   std::uint32_t private_hint() const noexcept { return hint_.load(std::memory_order_relaxed); }
 
  private:
-  void enter() noexcept {
-    for (;;) {
-      busy_.store(true, std::memory_order_relaxed);
-      if (asymmetric_) [[likely]] {
-        std::atomic_signal_fence(std::memory_order_seq_cst);  // the CPU fence is the forcer's
-      } else {
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-      }
-      if (!forcing_.load(std::memory_order_acquire)) [[likely]] {
-        return;
-      }
-      busy_.store(false, std::memory_order_release);
-      for (SpinBackoff b; forcing_.load(std::memory_order_relaxed);) b.pause();
-    }
-  }
-  void leave() noexcept { busy_.store(false, std::memory_order_release); }
-
-  /// Drops private_[0, k) (moved elsewhere). Inside a section.
+  /// Drops private_[0, k) (moved elsewhere). Under lock_.
   void take_front(std::uint32_t k) noexcept {
     if (k == 0) return;
     std::memmove(private_, private_ + k, (n_ - k) * sizeof(T*));
@@ -151,12 +121,9 @@ class SpawnDeque {
   SpawnStack<T, PublicCapacity> public_;
   // Written by thieves, rarely; read by the owner before every task.
   alignas(64) std::atomic<bool> want_{false};
-  std::atomic<bool> forcing_{false};
-  std::atomic<bool> force_lock_{false};
   alignas(64) std::atomic<std::uint32_t> hint_{0};
   // The owner's own line: thieves reading hint_ must not pull it away on every push.
-  alignas(64) std::atomic<bool> busy_{false};
-  const bool asymmetric_;
+  alignas(64) OwnerLock lock_;
   std::uint32_t n_ = 0;
   T* private_[PrivateCapacity];
 };

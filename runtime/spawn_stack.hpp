@@ -77,7 +77,6 @@ class SpawnStack {
     std::int64_t t = top_.load(std::memory_order_relaxed);
     return b > t ? static_cast<std::uint32_t>(b - t) : 0;
   }
-  bool is_empty() const noexcept { return len() == 0; }
 
  private:
   static constexpr std::uint64_t kMask = Capacity - 1;

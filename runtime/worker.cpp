@@ -43,6 +43,7 @@ void Worker::join() {
 void Worker::main(std::latch& ready, std::exception_ptr& error) {
   t_worker = this;
   shared_.registry.bind_owner(index_);
+  spawn_.bind_owner();
   try {
     ring_.emplace(256);
     arm_wake_read();

@@ -103,6 +103,7 @@ class Harness {
 
   void run() {
     test::Watchdog dog(std::chrono::seconds(120), test::current_test_name());
+    d_.bind_owner();  // this thread runs owner()
     std::vector<std::thread> threads;
     for (int i = 0; i < thieves_; ++i) threads.emplace_back([this] { thief(); });
     owner();
