@@ -223,6 +223,10 @@ struct FutureState<void> : FutureCore {};
 /// asyncio.Future: a result that some code sets and tasks await. Copyable handle to shared
 /// state; default construction makes a new pending future. set_result, set_exception and
 /// cancel are safe from any thread, including threads outside the runtime.
+///
+/// Lifetime: completing holds a reference of its own on the state until it is done. The
+/// task it wakes may resume on another worker at once and destroy the Future this call came
+/// through (often the last other handle) while the waiter list is still being closed.
 template <class T = void>
 class Future {
  public:
@@ -231,25 +235,29 @@ class Future {
   /// Completes the future. Throws InvalidStateError when it is already done.
   template <class U = T>
   requires(!std::is_void_v<U>) void set_result(U&& v) const {
-    s_->claim("set_result");
-    s_->value.emplace(std::forward<U>(v));
-    s_->finish();
+    const auto s = s_;  // Lifetime: see the class comment
+    s->claim("set_result");
+    s->value.emplace(std::forward<U>(v));
+    s->finish();
   }
   void set_result() const requires std::is_void_v<T> {
-    s_->claim("set_result");
-    s_->finish();
+    const auto s = s_;  // Lifetime: see the class comment
+    s->claim("set_result");
+    s->finish();
   }
   /// Completes the future with an error. Throws InvalidStateError when already done.
   void set_exception(std::exception_ptr e) const {
     if (!e) throw std::invalid_argument("corio: Future::set_exception(nullptr)");
-    s_->claim("set_exception");
-    s_->error = std::move(e);
-    s_->finish();
+    const auto s = s_;  // Lifetime: see the class comment
+    s->claim("set_exception");
+    s->error = std::move(e);
+    s->finish();
   }
   /// Cancels the future: its awaiters get CancelledError. False when already done.
   bool cancel(std::string_view msg = {}) const noexcept {
-    if (!s_->try_claim()) return false;
-    s_->cancel_with(msg.empty() ? nullptr : std::string(msg).c_str());
+    const auto s = s_;  // Lifetime: see the class comment
+    if (!s->try_claim()) return false;
+    s->cancel_with(msg.empty() ? nullptr : std::string(msg).c_str());
     return true;
   }
   bool done() const noexcept { return s_->waiters.closed(); }

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -104,6 +105,38 @@ TEST(FutureStress, ForeignThreadsRaceToCompleteOneFuture) {
       EXPECT_EQ(v, f.result());
     }
   }
+}
+
+// The awaiter owns the only handle and drops it as soon as it resumes, which may be while
+// the foreign thread that completed it is still closing the waiter list: the completion must
+// keep the state alive itself (ASan and TSan see the use after free otherwise).
+TEST(FutureStress, AwaiterDropsTheFutureWhileItsSetterFinishes) {
+  const std::size_t rounds = test::stress_iters(20000, 4);
+  test::Watchdog dog(120s, "AwaiterDropsTheFutureWhileItsSetterFinishes");
+  std::atomic<Future<int>*> slot{nullptr};
+  std::atomic<bool> done{false};
+  std::thread setter([&] {
+    int v = 0;
+    while (!done.load(std::memory_order_acquire)) {
+      // Through a plain pointer: the setter holds no handle of its own.
+      if (Future<int>* f = slot.exchange(nullptr, std::memory_order_acq_rel)) f->set_result(v++);
+    }
+  });
+  int in_order = 0;
+  run_test(
+      [&]() -> Coro<void> {
+        for (std::size_t r = 0; r < rounds; ++r) {
+          auto f = std::make_unique<Future<int>>();
+          slot.store(f.get(), std::memory_order_release);
+          const int v = co_await *f;
+          in_order += v == static_cast<int>(r) ? 1 : 0;
+          f.reset();
+        }
+      },
+      test::multi_thread(2), 120s);
+  done.store(true, std::memory_order_release);
+  setter.join();
+  EXPECT_EQ(in_order, static_cast<int>(rounds));
 }
 
 }  // namespace
