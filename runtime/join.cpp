@@ -3,6 +3,9 @@
 #include <new>
 #include <stdexcept>
 
+#include "runtime/shared.hpp"
+#include "runtime/worker.hpp"
+
 namespace corio::detail {
 
 constinit thread_local Join* Join::t_deferred = nullptr;
@@ -32,6 +35,26 @@ void Join::release(Join* j) noexcept {
 }
 
 void Join::free(Join* j) noexcept {
+  // Acquire: pairs with detach_groups(), so a Join the runtime forgot is disposed of after
+  // everything the runtime did with it (a snapshot's look at its children).
+  if (Registry* r = j->registry_.load(std::memory_order_acquire)) {
+    Worker* w = t_worker;
+    if (w != nullptr && &w->shared().registry == r && w->index() != j->shard_) {
+      // Another worker of the runtime (the waiting task often resumes where its last child
+      // ended): the shard's worker unregisters and disposes of j, woken if parked, rather
+      // than this worker paying a membarrier for the shard's lock.
+      const std::uint16_t shard = j->shard_;
+      if (r->defer_remove_group(j)) w->shared().workers[shard]->unpark();  // j may be gone
+      return;
+    }
+    // The shard's worker: the cheap lock. A thread outside the runtime: the foreign lock,
+    // which also orders it with stop()'s detach_groups().
+    r->remove_group(j);
+  }
+  dispose(j);
+}
+
+void Join::dispose(Join* j) noexcept {
   Node* nodes = j->nodes();
   const std::size_t n = j->n_;
   for (std::size_t i = 0; i < n; ++i) release_task(nodes[i].task);

@@ -4,6 +4,20 @@
 
 namespace corio::detail {
 
+namespace {
+
+/// Pushes x on a Treiber stack linked through x->*next; true when the stack was empty.
+template <class T>
+bool push_deferred(std::atomic<T*>& head, T* x, T* T::*next) noexcept {
+  T* h = head.load(std::memory_order_relaxed);
+  do {
+    x->*next = h;
+  } while (!head.compare_exchange_weak(h, x, std::memory_order_release, std::memory_order_relaxed));
+  return h == nullptr;
+}
+
+}  // namespace
+
 Registry::Registry(std::size_t shards) : shards_(new Shard[shards]), n_(shards) {
   for (std::size_t i = 0; i < shards; ++i) shards_[i].tasks.reserve(1024);
 }
@@ -12,34 +26,73 @@ void Registry::bind_owner(std::size_t shard) noexcept {
   shards_[shard].lock.bind_owner();
 }
 
-void Registry::add(TaskHeader* const* ts, std::size_t n, std::size_t shard) noexcept {
+void Registry::add(TaskHeader* t, std::size_t shard) noexcept {
   Shard& s = shards_[shard];
   std::lock_guard g(s.lock);
-  for (std::size_t i = 0; i < n; ++i) {
-    TaskHeader* t = ts[i];
-    // asyncio numbers only unnamed tasks: a task named at creation uses up no number.
-    // id_ is the finished name number, so a Task handle can name its task after the runtime
-    // is gone.
-    t->id_ = t->extra_.load(std::memory_order_relaxed) == nullptr
-                 ? static_cast<std::uint32_t>(std::uint64_t{s.next_id++} * n_ + shard + 1)
-                 : 0;
+  // asyncio numbers only unnamed tasks: a task named at creation uses up no number. id_ is
+  // the finished name number, so a Task handle can name its task after the runtime is gone.
+  t->id_ = t->extra_.load(std::memory_order_relaxed) == nullptr ? next_id(s, shard) : 0;
+  t->shard_ = static_cast<std::uint16_t>(shard);
+  t->reg_index_ = static_cast<std::uint32_t>(s.tasks.size());
+  s.tasks.push_back(t);  // noexcept function: out of memory here terminates
+}
+
+void Registry::add_group(Join* j, std::size_t shard) noexcept {
+  Shard& s = shards_[shard];
+  std::lock_guard g(s.lock);
+  for (std::size_t i = 0; i < j->size(); ++i) {
+    if (!j->created(i)) continue;
+    TaskHeader* t = j->child(i);
+    t->id_ = next_id(s, shard);  // a gather's children are never named
     t->shard_ = static_cast<std::uint16_t>(shard);
-    t->reg_index_ = static_cast<std::uint32_t>(s.tasks.size());
-    s.tasks.push_back(t);  // noexcept function: out of memory here terminates
+    t->reg_index_ = kInGroup;
+  }
+  j->registry_.store(this, std::memory_order_relaxed);
+  j->shard_ = static_cast<std::uint16_t>(shard);
+  j->reg_index_ = static_cast<std::uint32_t>(s.groups.size());
+  s.groups.push_back(j);  // noexcept function: out of memory here terminates
+}
+
+void Registry::remove_group(Join* j) noexcept {
+  Shard& s = shards_[j->shard_];
+  std::lock_guard g(s.lock);
+  if (j->registry_.load(std::memory_order_relaxed) == this) unlink_group(s, j);
+}
+
+bool Registry::defer_remove_group(Join* j) noexcept {
+  return push_deferred(shards_[j->shard_].deferred_groups, j, &Join::next_deferred_);
+}
+
+void Registry::detach_groups() noexcept {
+  for (std::size_t i = 0; i < n_; ++i) {
+    Shard& s = shards_[i];
+    std::lock_guard g(s.lock);
+    for (Join* j : s.groups) j->registry_.store(nullptr, std::memory_order_release);
+    s.groups.clear();
   }
 }
 
-void Registry::defer_remove(TaskHeader* t) noexcept {
-  std::atomic<TaskHeader*>& head = shards_[t->shard_].deferred;
-  TaskHeader* h = head.load(std::memory_order_relaxed);
-  do {
-    t->defer_next_ = h;
-  } while (!head.compare_exchange_weak(h, t, std::memory_order_release, std::memory_order_relaxed));
+bool Registry::defer_remove(TaskHeader* t) noexcept {
+  return push_deferred(shards_[t->shard_].deferred, t, &TaskHeader::defer_next_);
 }
 
-void Registry::drain_deferred(std::size_t shard) noexcept {
+bool Registry::drain_deferred(std::size_t shard) noexcept {
   Shard& s = shards_[shard];
-  if (s.deferred.load(std::memory_order_relaxed) == nullptr) return;
+  bool any = false;
+  if (s.deferred_groups.load(std::memory_order_relaxed) != nullptr) {
+    any = true;
+    Join* batch = s.deferred_groups.exchange(nullptr, std::memory_order_acquire);
+    {
+      std::lock_guard g(s.lock);
+      for (Join* j = batch; j != nullptr; j = j->next_deferred_) unlink_group(s, j);
+    }
+    while (batch != nullptr) {
+      Join* next = batch->next_deferred_;
+      Join::dispose(batch);  // Lifetime: batch is gone
+      batch = next;
+    }
+  }
+  if (s.deferred.load(std::memory_order_relaxed) == nullptr) return any;
   TaskHeader* batch = s.deferred.exchange(nullptr, std::memory_order_acquire);
   {
     std::lock_guard g(s.lock);
@@ -50,6 +103,7 @@ void Registry::drain_deferred(std::size_t shard) noexcept {
     release_task(batch);  // Lifetime: batch may be gone
     batch = next;
   }
+  return true;
 }
 
 std::vector<TaskHeader*> Registry::snapshot_retained() {
@@ -65,6 +119,13 @@ std::vector<TaskHeader*> Registry::snapshot_retained() {
       retain_task(t);
       out.push_back(t);
     }
+    // A registered Join holds a reference on each child: taking one more is safe.
+    for (Join* j : s.groups) {
+      for_live_children(j, [&out](TaskHeader* t) {
+        retain_task(t);
+        out.push_back(t);
+      });
+    }
   }
   return out;
 }
@@ -74,6 +135,7 @@ std::size_t Registry::size() noexcept {
   for (std::size_t i = 0; i < n_; ++i) {
     std::lock_guard g(shards_[i].lock);
     n += shards_[i].tasks.size();
+    for (Join* j : shards_[i].groups) n += live_children(j);
   }
   return n;
 }

@@ -12,6 +12,16 @@
 //   last slot in, so it touches one other task — the newest, usually still in cache — and
 //   never a neighbour in a list.
 //   Tasks on a deferred stack are done but still in the array (and hold a reference).
+//   The children a gather creates are registered through their Join instead (one group
+//   entry per gather, in groups): the Join holds a reference on each and stays registered
+//   until it is freed, so a group's children can be reached under the shard's lock. Such a
+//   child is numbered when its group is added; its reg_index_ is kInGroup until its run
+//   completes on the group's worker, which sets kGroupDone under the lock (a child that
+//   completes elsewhere closes its waiter list first, which is what the snapshot checks).
+//   A Join freed on another worker goes to the shard's deferred group stack (only workers
+//   push there, so stop() drains it for good once they are joined); any other thread
+//   unregisters it under the foreign lock. stop() then detaches the groups left
+//   (registry_ = nullptr, under the lock), whose Joins later free themselves unaided.
 // Memory ordering
 //   The lock orders the array. deferred is a Treiber stack: release pushes, acquire take.
 #pragma once
@@ -23,6 +33,7 @@
 #include <mutex>
 #include <vector>
 
+#include <corio/detail/join.hpp>
 #include <corio/detail/task_header.hpp>
 #include "runtime/owner_lock.hpp"
 
@@ -35,36 +46,87 @@ class Registry {
   /// Called by worker `shard` on its thread before any task is added anywhere.
   void bind_owner(std::size_t shard) noexcept;
 
-  /// Adds ts[0, n) to `shard`, under one lock, and numbers each: id_ is asyncio's default name
-  /// number (1, 2, 3, ... in creation order on one worker; unique across shards), 0 for a task
-  /// named at creation. Terminates if out of memory.
-  void add(TaskHeader* const* ts, std::size_t n, std::size_t shard) noexcept;
-  /// Removes t from its shard; returns t's reference count as it was under the lock (once
-  /// the lock is dropped, nobody can take a new reference through the registry).
+  /// Adds t to `shard` and numbers it: id_ is asyncio's default name number (1, 2, 3, ... in
+  /// creation order on one worker; unique across shards), 0 for a task named at creation.
+  /// Terminates if out of memory.
+  void add(TaskHeader* t, std::size_t shard) noexcept;
+  /// Registers the children j created (attach_new) as one group entry on `shard` and
+  /// numbers them in index order. j stays registered until Join::free. Shard's worker only;
+  /// terminates if out of memory.
+  void add_group(Join* j, std::size_t shard) noexcept;
+  /// Removes t (or, for a group's child, marks it done) in its shard; returns t's reference
+  /// count as it was under the lock (once the lock is dropped, nobody can take a new
+  /// reference through the registry). Called by the shard's worker.
   std::uint64_t remove(TaskHeader* t) noexcept {  // inline: once per task on the hot path
     Shard& s = shards_[t->shard_];
     std::lock_guard g(s.lock);
-    unlink(s, t);
+    if (t->reg_index_ == kInGroup) {
+      t->reg_index_ = kGroupDone;
+    } else {
+      unlink(s, t);
+    }
     return t->state_.load(std::memory_order_acquire) >> kRefShift;
   }
   /// A task registered on another shard finished here: queue it for that shard's owner,
   /// who removes it and drops the reference it carries (drain_deferred). Any thread.
-  void defer_remove(TaskHeader* t) noexcept;
-  /// Owner of `shard`: removes and releases the tasks other workers finished.
-  void drain_deferred(std::size_t shard) noexcept;
+  /// Returns true when the stack was empty: the caller wakes the owner.
+  bool defer_remove(TaskHeader* t) noexcept;
+  /// Removes j's group entry unless detach_groups() forgot it already. Any thread: the
+  /// shard's worker takes the lock cheaply, others pay the foreign lock's membarrier.
+  void remove_group(Join* j) noexcept;
+  /// Another worker of the runtime: queues j for its shard's worker, which removes it and
+  /// disposes of it. Returns true when the stack was empty: the caller wakes that worker.
+  bool defer_remove_group(Join* j) noexcept;
+  /// Owner of `shard`: removes and releases the tasks other workers finished, and disposes
+  /// of the Joins they freed.
+  /// Returns whether there was anything.
+  bool drain_deferred(std::size_t shard) noexcept;
+  /// Once no worker runs (after the last drain): forgets the groups left, whose Joins are
+  /// freed later without unregistering.
+  void detach_groups() noexcept;
   /// Every registered task not yet done, each with a reference the caller must release.
   std::vector<TaskHeader*> snapshot_retained();
-  /// Number of tasks registered now (done ones awaiting deferred removal included).
+  /// Number of tasks registered now (done ones awaiting deferred removal included; a group
+  /// counts its children not yet done).
   std::size_t size() noexcept;
 
  private:
+  static constexpr std::uint32_t kInGroup = ~std::uint32_t{0};
+  static constexpr std::uint32_t kGroupDone = kInGroup - 1;
+
   struct alignas(64) Shard {
     OwnerLock lock;
     std::uint32_t next_id = 0;
     std::vector<TaskHeader*> tasks;
-    // On its own cache line: other workers write it, the owner's lock must not bounce.
+    std::vector<Join*> groups;
+    // On its own cache line: other workers write them, the owner's lock must not bounce.
     alignas(64) std::atomic<TaskHeader*> deferred{nullptr};
+    std::atomic<Join*> deferred_groups{nullptr};
   };
+  std::uint32_t next_id(Shard& s, std::size_t shard) noexcept {
+    return static_cast<std::uint32_t>(std::uint64_t{s.next_id++} * n_ + shard + 1);
+  }
+  /// Calls f on each child j created that is not done yet. Under j's shard's lock.
+  template <class F>
+  static void for_live_children(Join* j, F f) {
+    for (std::size_t k = 0; k < j->size(); ++k) {
+      if (!j->created(k)) continue;  // a Task handed to gather: registered on its own
+      TaskHeader* t = j->child(k);
+      if (t->reg_index_ == kGroupDone || t->waiters_.closed()) continue;
+      f(t);
+    }
+  }
+  static std::size_t live_children(Join* j) noexcept {
+    std::size_t n = 0;
+    for_live_children(j, [&n](TaskHeader*) { ++n; });
+    return n;
+  }
+  static void unlink_group(Shard& s, Join* j) noexcept {
+    Join* last = s.groups.back();
+    last->reg_index_ = j->reg_index_;
+    s.groups[j->reg_index_] = last;
+    s.groups.pop_back();
+  }
   static void unlink(Shard& s, TaskHeader* t) noexcept {
     TaskHeader* last = s.tasks.back();
     last->reg_index_ = t->reg_index_;

@@ -76,8 +76,8 @@ void Shared::stop() noexcept {
   // Freeing may run destructors that schedule callbacks: repeat until nothing is left.
   bool any;
   do {
-    for (std::uint32_t i = 0; i < nworkers; ++i) registry.drain_deferred(i);
     any = false;
+    for (std::uint32_t i = 0; i < nworkers; ++i) any |= registry.drain_deferred(i);
     Runnable* r = nullptr;
     while (inject.try_dequeue(r)) {
       any = true;
@@ -85,6 +85,9 @@ void Shared::stop() noexcept {
     }
     for (auto& w : workers) any |= w->discard_leftovers();
   } while (any);
+  // Every task is done; a gather's Join still registered belongs to a gather coroutine that
+  // outlives the runtime (an unawaited Coro kept somewhere): let it free itself unaided.
+  registry.detach_groups();
 }
 
 void Shared::push_inject(Runnable* r) {

@@ -63,12 +63,16 @@ void destroy_task(TaskHeader* t) noexcept {
 /// `claimed`: the state bits the run holds (kRunning, and kScheduled for a first run),
 /// cleared by one fetch_add.
 void finish_run(TaskHeader* t, std::uint64_t claimed) noexcept {
-  if (t->shard_ != t_worker->index()) {
+  // A gather's child has nothing to remove: its Join's entry covers it (closed: skipped).
+  if (t->shard_ != t_worker->index() && (t->flags_ & kJoined) == 0) {
     // Registered on another worker: rather than take that worker's lock from here (its
     // cache line would bounce on every task), hand the removal to it. The scheduler's
     // reference goes with the task; the owner releases it once unlinked.
     t->state_.fetch_add(kComplete - claimed, std::memory_order_acq_rel);
-    t->rt_->registry.defer_remove(t);
+    Shared& sh = *t->rt_;
+    const std::uint16_t shard = t->shard_;
+    // The owner may be parked: wake it, or the task (its frame, its arguments) lingers.
+    if (sh.registry.defer_remove(t)) sh.workers[shard]->unpark();  // Lifetime: t may be gone
     return;
   }
   const std::uint64_t delta = kComplete - claimed - kRefOne;  // wraps: one fetch_add
@@ -315,27 +319,38 @@ void init_task(PromiseBase* p, std::coroutine_handle<> h, std::string name) noex
 }
 
 void schedule_new(TaskHeader* t) {
-  schedule_new(&t, 1);
-}
-
-void schedule_new(TaskHeader* const* ts, std::size_t n) {
   Worker* w = t_worker;
   if (w == nullptr) throw std::runtime_error("corio: create_task() needs a running event loop");
   Shared& sh = w->shared();
+  t->rt_ = &sh;
+  if (sh.opts.debug) t->outcome_flags_.store(kDebugTask, std::memory_order_relaxed);
+  sh.registry.add(t, w->index());
+  w->schedule_spawned(t);
+}
+
+void schedule_joined(Join& j) noexcept {
+  if (j.size() == 0) return;
+  Worker* w = t_worker;  // the caller runs a task (check_startable)
+  Shared& sh = w->shared();
   const std::uint8_t debug = sh.opts.debug ? kDebugTask : 0;
+  const std::size_t n = j.size();
   for (std::size_t i = 0; i < n; ++i) {
-    ts[i]->rt_ = &sh;
-    if (debug) ts[i]->outcome_flags_.store(debug, std::memory_order_relaxed);
+    if (!j.created(i)) continue;
+    TaskHeader* t = j.child(i);
+    t->rt_ = &sh;
+    if (debug) t->outcome_flags_.store(debug, std::memory_order_relaxed);
   }
-  sh.registry.add(ts, n, w->index());
-  for (std::size_t i = 0; i < n; ++i) w->schedule_spawned(ts[i]);
+  sh.registry.add_group(&j, w->index());
+  for (std::size_t i = 0; i < n; ++i) {
+    if (j.created(i)) w->schedule_spawned(j.child(i));
+  }
 }
 
 void spawn_external(Shared* sh, TaskHeader* t) {
   sh->clock_paused.store(false, std::memory_order_release);
   t->rt_ = sh;
   if (sh->opts.debug) t->outcome_flags_.store(kDebugTask, std::memory_order_relaxed);
-  sh->registry.add(&t, 1, 0);
+  sh->registry.add(t, 0);
   sh->push_inject(t);
 }
 

@@ -16,6 +16,7 @@
 #include <corio/sync.hpp>
 #include <corio/task.hpp>
 #include "support/corio_test.hpp"
+#include "support/counted.hpp"
 
 namespace corio {
 namespace {
@@ -321,6 +322,49 @@ TEST(GatherStress, CancelledGatherRaisesCancelledError) {
       EXPECT_TRUE(cancelled) << (settled ? "gather_settled" : "gather");
     }
   });
+}
+
+// all_tasks() on one worker and shutdown's cancel-everything racing the quiet ends of gather
+// children (registered through their Join) on both: every frame is freed, whatever won.
+Coro<int> maybe_yield(int v) {
+  if (v % 5 == 0) co_await sleep(0s);
+  co_return v;
+}
+Coro<int> counted_value(test::Counted c, int v) {
+  (void)c;
+  co_return v;
+}
+
+TEST(GatherStress, AllTasksAndShutdownRaceQuietEnds) {
+  const std::size_t rounds = test::stress_iters(20, 3);
+  test::Watchdog dog(120s, "AllTasksAndShutdownRaceQuietEnds");
+  for (std::size_t round = 0; round < rounds; ++round) {
+    test::Counted::reset_counts();
+    std::atomic<bool> stop{false};
+    {
+      Runtime rt(test::multi_thread(2));
+      rt.spawn([](std::atomic<bool>* stop) -> Coro<void> {
+        while (!stop->load()) {
+          std::vector<Coro<int>> cs;
+          for (int k = 0; k < 16; ++k) cs.push_back(maybe_yield(k));
+          std::vector<int> v = co_await gather(std::move(cs));
+          EXPECT_EQ(v.size(), 16u);
+          std::vector<Coro<int>> ds;
+          for (int k = 0; k < 4; ++k) ds.push_back(counted_value(test::Counted{}, k));
+          (void)create_task(gather(std::move(ds)));  // dropped: freed whenever it ends
+        }
+      }(&stop));
+      rt.spawn([](std::atomic<bool>* stop) -> Coro<void> {
+        while (!stop->load()) {
+          for (const Task<void>& t : all_tasks()) EXPECT_FALSE(t.get_name().empty());
+          co_await sleep(0s);
+        }
+      }(&stop));
+      std::this_thread::sleep_for(30ms);
+      rt.shutdown();
+    }
+    EXPECT_EQ(test::Counted::active_count(), 0) << "round " << round;
+  }
 }
 
 }  // namespace

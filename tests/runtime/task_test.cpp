@@ -5,13 +5,16 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <corio/runtime.hpp>
 #include <corio/task.hpp>
 #include "support/corio_test.hpp"
+#include "support/counted.hpp"
 
 namespace corio {
 namespace {
@@ -335,6 +338,149 @@ TEST(TaskTest, AllTasksNeverListsADoneTask) {
       },
       test::multi_thread(2));
   EXPECT_EQ(listed_done, 0);
+}
+
+// gather's children are registered through their Join, not one by one: all_tasks() must
+// still list each one until it is done, and number them as create_task would.
+Coro<int> record_self(std::vector<Task<void>>* me, std::size_t i, std::chrono::milliseconds d) {
+  (*me)[i] = current_task();
+  co_await sleep(d);
+  co_return static_cast<int>(i);
+}
+
+TEST(TaskTest, AllTasksListsAGathersChildrenUntilEachIsDone) {
+  std::vector<std::string> names;
+  run_test([&]() -> Coro<void> {
+    auto contains = [](const std::vector<Task<void>>& v, const Task<void>& t) {
+      return std::find(v.begin(), v.end(), t) != v.end();
+    };
+    std::vector<Task<void>> kids(3);
+    std::vector<Coro<int>> cs;
+    for (std::size_t i = 0; i < kids.size(); ++i) {
+      cs.push_back(record_self(&kids, i, std::chrono::seconds(i + 1)));
+    }
+    Task<std::vector<int>> g = create_task(gather(std::move(cs)));
+    co_await sleep(500ms);  // every child started and sleeps
+    std::vector<Task<void>> all = all_tasks();
+    EXPECT_EQ(all.size(), 5u);  // main, the gathering task and its three children
+    for (const Task<void>& k : kids) {
+      EXPECT_TRUE(contains(all, k));
+      names.push_back(k.get_name());
+    }
+    co_await sleep(1s);  // the first child is done, the other two sleep on
+    all = all_tasks();
+    EXPECT_EQ(all.size(), 4u);
+    EXPECT_FALSE(contains(all, kids[0]));
+    EXPECT_TRUE(contains(all, kids[1]));
+    EXPECT_TRUE(contains(all, kids[2]));
+    std::vector<int> got = co_await g;
+    EXPECT_EQ(got, (std::vector<int>{0, 1, 2}));
+    all = all_tasks();
+    EXPECT_EQ(all.size(), 1u);
+  });
+  // As asyncio: gather() wraps its children in tasks when called, before the task around it.
+  EXPECT_EQ(names, (std::vector<std::string>{"Task-2", "Task-3", "Task-4"}));
+}
+
+TEST(TaskTest, AllTasksNeverListsADoneGatherChild) {
+  int listed_done = 0;
+  run_test(
+      [&]() -> Coro<void> {
+        for (int i = 0; i < 500; ++i) {
+          std::vector<Coro<int>> cs;
+          for (int k = 0; k < 8; ++k) cs.push_back(test::ready(k));
+          (void)co_await gather(std::move(cs));
+          for (const Task<void>& x : all_tasks()) listed_done += x.done() ? 1 : 0;
+        }
+      },
+      test::multi_thread(2));
+  EXPECT_EQ(listed_done, 0);
+}
+
+TEST(TaskTest, ShutdownCancelsTheChildrenOfADroppedGather) {
+  // The gather's coroutine is dropped unawaited: nobody holds its children but the Join's
+  // registry entry, through which shutdown must find and cancel them (or run() hangs).
+  int cancelled = 0;
+  run_test(
+      [&]() -> Coro<void> {
+        auto sleeper = [](int* cancelled) -> Coro<int> {
+          try {
+            co_await sleep(24h);
+          } catch (const CancelledError&) {
+            ++*cancelled;
+            throw;
+          }
+          co_return 0;
+        };
+        std::vector<Coro<int>> cs;
+        for (int k = 0; k < 4; ++k) cs.push_back(sleeper(&cancelled));
+        { auto dropped = gather(std::move(cs)); }
+        co_await sleep(1ms);
+        EXPECT_EQ(all_tasks().size(), 5u);
+      },
+      test::virtual_time());
+  EXPECT_EQ(cancelled, 4);
+}
+
+TEST(TaskTest, AGatherOutlivingItsRuntimeIsFreedCleanly) {
+  // An unawaited gather kept past the runtime's end: its Join is unregistered when the
+  // runtime stops, so dropping it later touches nothing of the runtime (ASan checks).
+  std::optional<Coro<std::vector<int>>> kept;
+  {
+    Runtime rt(test::virtual_time());
+    kept = rt.run([]() -> Coro<Coro<std::vector<int>>> {
+      std::vector<Coro<int>> cs;
+      for (int k = 0; k < 3; ++k) cs.push_back(value_after(1s, k));
+      co_return gather(std::move(cs));
+    }());
+  }
+  EXPECT_TRUE(kept->valid());
+  kept.reset();
+}
+
+Coro<int> counted_child(test::Counted c, int v) {
+  (void)c;
+  co_return v;
+}
+
+Task<std::vector<int>> counted_gather(int n) {
+  std::vector<Coro<int>> cs;
+  for (int k = 0; k < n; ++k) cs.push_back(counted_child(test::Counted{}, k));
+  return create_task(gather(std::move(cs)));
+}
+
+TEST(TaskTest, AGatherTaskDroppedOutsideTheLoopFreesItsChildrenAtOnce) {
+  // The last handle goes on the thread that called run(): its children's frames (and their
+  // arguments) go with it, not at the worker's next look at its registry.
+  test::Counted::reset_counts();
+  Runtime rt(test::single_thread());
+  Task<std::vector<int>> g = rt.run([]() -> Coro<Task<std::vector<int>>> {
+    Task<std::vector<int>> t = counted_gather(3);
+    (void)co_await t;
+    co_return t;
+  }());
+  EXPECT_TRUE(g.done());
+  EXPECT_EQ(test::Counted::active_count(), 3);
+  g = {};
+  EXPECT_EQ(test::Counted::active_count(), 0);
+}
+
+TEST(TaskTest, AGatherTaskDroppedOnABlockingThreadAfterShutdownIsFreed) {
+  // A to_thread job holds the last handle past the runtime's stop: the Join, unregistered by
+  // then, frees itself without touching the runtime.
+  test::Counted::reset_counts();
+  {
+    Runtime rt(test::multi_thread(2));
+    rt.run([]() -> Coro<void> {
+      Task<std::vector<int>> g = counted_gather(3);
+      (void)co_await g;
+      (void)create_task(to_thread(
+          [](const Task<std::vector<int>>&) { std::this_thread::sleep_for(100ms); }, std::move(g)));
+      co_await sleep(10ms);  // the job has started
+    }());
+    rt.shutdown();
+  }
+  EXPECT_EQ(test::Counted::active_count(), 0);
 }
 
 TEST(TaskTest, AllTasksOutsideALoopThrows) {

@@ -110,17 +110,12 @@ void check_joinable(const Task<T>& t) {
 }
 
 /// Makes the awaitable child i of j: a Coro becomes a task (as create_task, the handle's
-/// reference going to j); a Task is awaited as it is.
+/// reference going to j), scheduled by schedule_joined(); a Task is awaited as it is.
 template <class T>
-PromiseBase* join_new(Join& j, std::size_t i, Coro<T>&& c) noexcept {
+void join_start(Join& j, std::size_t i, Coro<T>&& c) noexcept {
   auto h = c.release();
   init_new_task(&h.promise(), h);
   j.attach_new(i, &h.promise());
-  return &h.promise();
-}
-template <class T>
-void join_start(Join& j, std::size_t i, Coro<T>&& c) noexcept {
-  schedule_new(join_new(j, i, std::move(c)));
 }
 template <class T>
 void join_start(Join& j, std::size_t i, Task<T>&& t) noexcept {
@@ -134,22 +129,12 @@ JoinRef join_vector(std::vector<Task<T>>& ts, bool settled) {
   for (std::size_t i = 0; i < ts.size(); ++i) join_start(*j, i, std::move(ts[i]));
   return j;
 }
-/// New tasks are scheduled in batches: one registry entry per batch, not per child.
 template <class T>
 JoinRef join_vector(std::vector<Coro<T>>& cs, bool settled) {
   for (const Coro<T>& c : cs) check_joinable(c);
   JoinRef j(Join::make(cs.size(), settled));
-  constexpr std::size_t kBatch = 64;
-  TaskHeader* batch[kBatch];
-  std::size_t k = 0;
-  for (std::size_t i = 0; i < cs.size(); ++i) {
-    batch[k++] = join_new(*j, i, std::move(cs[i]));
-    if (k == kBatch) {
-      schedule_new(batch, k);
-      k = 0;
-    }
-  }
-  if (k != 0) schedule_new(batch, k);
+  for (std::size_t i = 0; i < cs.size(); ++i) join_start(*j, i, std::move(cs[i]));
+  schedule_joined(*j);
   return j;
 }
 
@@ -158,7 +143,10 @@ JoinRef join_tuple(bool settled, A&... as) {
   (check_joinable(as), ...);
   JoinRef j(Join::make(sizeof...(A), settled));
   std::size_t i = 0;
-  (join_start(*j, i++, std::move(as)), ...);  // a fold runs left to right: asyncio's order
+  (join_start(*j, i++, std::move(as)), ...);
+  if constexpr ((std::is_same_v<A, Coro<awaited_t<A>>> || ...)) {
+    schedule_joined(*j);  // in index order: asyncio's
+  }
   return j;
 }
 

@@ -22,9 +22,15 @@
 //   word_ is in the release sequence the waiting task's acquire reads, so the task sees every
 //   counted child's result and error_. task_ is written before the release CAS that sets
 //   kArmed; the waker reads it after its acq_rel RMW saw kArmed.
+// Registration
+//   The children gather creates from Coros (attach_new) are not registered one by one for
+//   all_tasks(): schedule_joined() registers the Join, once, on the calling worker's shard,
+//   and the registry reaches them through it (see registry.hpp). The entry goes when the
+//   Join is freed.
 // Lifetime
 //   The Join holds a reference on every child (for Coros: the one create_task would have
-//   given the Task handle), dropped by release().
+//   given the Task handle), dropped by release(). A registered Join is unregistered before
+//   it drops them: by its shard's worker, which other threads hand the Join to.
 #pragma once
 
 #include <atomic>
@@ -34,6 +40,8 @@
 #include <corio/detail/promise.hpp>
 
 namespace corio::detail {
+
+class Registry;
 
 class Join final : public Park {
  public:
@@ -49,6 +57,8 @@ class Join final : public Park {
   /// after a step in which a task completed, outside any list's lock and any task.
   static void free_deferred() noexcept;
   static bool has_deferred() noexcept { return t_deferred != nullptr; }
+  /// Drops the children's references and frees j; j is not (or no longer) registered.
+  static void dispose(Join* j) noexcept;
 
   /// Child i is p, a task that nobody else can see yet: init_task() ran, schedule_new() has
   /// not. Takes over the Task handle's reference.
@@ -57,9 +67,12 @@ class Join final : public Park {
     nd.fn = &Join::fire;
     nd.self = this;
     nd.task = p;
+    nd.created = true;
     p->flags_ |= kJoined;
     p->waiters_.add_unpublished(&nd);
   }
+  /// Whether child i is one attach_new() made (gather created its task).
+  bool created(std::size_t i) const noexcept { return nodes()[i].created; }
   /// Child i is p, a task that may be running or done already. Takes a reference.
   void attach(std::size_t i, PromiseBase* p) noexcept;
 
@@ -78,9 +91,11 @@ class Join final : public Park {
   void cancel(TaskHeader* t) noexcept override;
 
  private:
+  friend class Registry;
   struct Node : WaitNode {
     Join* self = nullptr;
     PromiseBase* task = nullptr;  // null until attached
+    bool created = false;         // attach_new: gather made the task (immutable once set)
   };
   static constexpr int kErrorShift = 32;
   static constexpr int kErrorBits = 30;
@@ -101,7 +116,10 @@ class Join final : public Park {
   std::atomic<std::uint64_t> word_;
   std::size_t n_;
   TaskHeader* task_ = nullptr;     // the waiting task, once it tried to park
-  Join* next_deferred_ = nullptr;  // link in t_deferred
+  Join* next_deferred_ = nullptr;  // link in t_deferred, then in the registry's deferred stack
+  std::atomic<Registry*> registry_{nullptr};  // where its created children are registered
+  std::uint32_t reg_index_ = 0;               // slot in the registry shard (under the shard's lock)
+  std::uint16_t shard_ = 0;
   bool settled_;
   bool suspended_ = false;      // the waiting task parked (runner-owned)
   bool cancelled_ = false;      // a cancel ended the wait, or came after it ended (runner-owned)
@@ -109,6 +127,10 @@ class Join final : public Park {
   // Detached Joins whose last node fired on this thread, freed after the step.
   static constinit thread_local Join* t_deferred;
 };
+
+/// Schedules the children j created (attach_new), in index order, and registers them
+/// through j (one registry entry). Only inside a task (check_startable() made sure).
+void schedule_joined(Join& j) noexcept;
 
 /// Owns a Join: releases it when dropped (the gather coroutine finished or was destroyed
 /// unawaited, or failed to allocate).

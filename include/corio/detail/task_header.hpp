@@ -100,7 +100,7 @@ struct TaskHeader : Runnable {
   WaitList waiters_;                        // fired when the task is done
   std::atomic<TaskExtra*> extra_{nullptr};  // name, cancel message, created lazily
   Shared* rt_ = nullptr;                    // the runtime the task runs on
-  std::uint32_t reg_index_ = 0;  // slot in the registry shard, guarded by the shard's lock
+  std::uint32_t reg_index_ = 0;             // registry slot (or group mark), under the shard's lock
   std::atomic<std::uint8_t> outcome_flags_{0};  // kResultCancelled / kRetrieved, any thread
 };
 
@@ -115,8 +115,6 @@ void run_runnable(Runnable* r) noexcept;
 void wake(TaskHeader* t, int owner = -1) noexcept;
 /// Schedules a new task (first run). From a worker: its local queue; else the inject queue.
 void schedule_new(TaskHeader* t);
-/// The same for n tasks, in order, with one registry entry for them all (gather's children).
-void schedule_new(TaskHeader* const* ts, std::size_t n);
 /// Requests cancellation; false if the task was already done.
 bool cancel_task(TaskHeader* t, const char* msg) noexcept;
 /// Drops one reference; destroys the frame at zero.
