@@ -41,6 +41,9 @@ class Idle {
   /// it woke on its own (timer, I/O) and took itself off the sleepers.
   bool transition_from_parked(std::uint32_t worker) noexcept;
 
+  /// Whether some worker is parked or about to park (seq_cst: see Shared::wake_owner).
+  bool any_parked() const noexcept { return num_unparked_.load(std::memory_order_seq_cst) < n_; }
+
   std::uint32_t num_searching() const noexcept {
     return num_searching_.load(std::memory_order_seq_cst);
   }

@@ -44,7 +44,7 @@ void Join::free(Join* j) noexcept {
       // ended): the shard's worker unregisters and disposes of j, woken if parked, rather
       // than this worker paying a membarrier for the shard's lock.
       const std::uint16_t shard = j->shard_;
-      if (r->defer_remove_group(j)) w->shared().workers[shard]->unpark();  // j may be gone
+      if (r->defer_remove_group(j)) w->shared().wake_owner(shard);  // Lifetime: j may be gone
       return;
     }
     // The shard's worker: the cheap lock. A thread outside the runtime: the foreign lock,

@@ -7,12 +7,13 @@ namespace corio::detail {
 namespace {
 
 /// Pushes x on a Treiber stack linked through x->*next; true when the stack was empty.
+/// seq_cst: ordered before the caller's look at the sleepers (Shared::wake_owner).
 template <class T>
 bool push_deferred(std::atomic<T*>& head, T* x, T* T::*next) noexcept {
   T* h = head.load(std::memory_order_relaxed);
   do {
     x->*next = h;
-  } while (!head.compare_exchange_weak(h, x, std::memory_order_release, std::memory_order_relaxed));
+  } while (!head.compare_exchange_weak(h, x, std::memory_order_seq_cst, std::memory_order_relaxed));
   return h == nullptr;
 }
 

@@ -81,6 +81,12 @@ class Registry {
   /// of the Joins they freed.
   /// Returns whether there was anything.
   bool drain_deferred(std::size_t shard) noexcept;
+  /// Whether `shard`'s deferred stacks hold anything (seq_cst: see Shared::wake_owner).
+  bool has_deferred(std::size_t shard) const noexcept {
+    const Shard& s = shards_[shard];
+    return s.deferred.load(std::memory_order_seq_cst) != nullptr ||
+           s.deferred_groups.load(std::memory_order_seq_cst) != nullptr;
+  }
   /// Once no worker runs (after the last drain): forgets the groups left, whose Joins are
   /// freed later without unregistering.
   void detach_groups() noexcept;

@@ -51,6 +51,8 @@ Shared::Shared(Options o)
 
 Shared::~Shared() {
   stop();
+  // Lifetime: a foreign waker may still be in notify_work() for a task that already ran.
+  while (outside_calls.load(std::memory_order_acquire) != 0) std::this_thread::yield();
 }
 
 void Shared::start(Runtime* rt) {
@@ -91,12 +93,24 @@ void Shared::stop() noexcept {
 }
 
 void Shared::push_inject(Runnable* r) {
-  if (!inject.enqueue(r)) throw std::bad_alloc();
+  Worker* w = t_worker;
+  const bool outside = w == nullptr || &w->shared() != this;
+  // Before the push: once r is queued it may run and end the Runtime (see outside_calls).
+  if (outside) outside_calls.fetch_add(1, std::memory_order_relaxed);
+  if (!inject.enqueue(r)) {
+    if (outside) outside_calls.fetch_sub(1, std::memory_order_release);
+    throw std::bad_alloc();
+  }
   notify_work();
+  if (outside) outside_calls.fetch_sub(1, std::memory_order_release);  // Lifetime: *this may go
 }
 
 void Shared::notify_work(bool pusher_runs_it) noexcept {
   if (auto w = idle.worker_to_notify(pusher_runs_it)) workers[*w]->unpark();
+}
+
+void Shared::wake_owner(std::uint32_t shard) noexcept {
+  if (idle.any_parked()) workers[shard]->unpark();
 }
 
 void Shared::resume_clock() noexcept {

@@ -42,6 +42,11 @@ class Shared {
   std::int64_t real_now() const noexcept;  // ns since the runtime started
   /// Clears clock_paused and unparks the workers so that an idle one looks at its timers.
   void resume_clock() noexcept;
+  /// After a push on worker `shard`'s deferred registry stack that found it empty: wakes
+  /// that worker if it may be parked. The push (a seq_cst CAS) comes before the look at
+  /// the sleepers, and a parking worker registers (seq_cst) before its last look at the
+  /// stacks (Worker::has_remote_work): one of the two sees the other.
+  void wake_owner(std::uint32_t shard) noexcept;
 
   const Options opts;
   const std::uint32_t nworkers;
@@ -61,6 +66,10 @@ class Shared {
   /// Set when a Runtime::run main task finishes, cleared by the next spawn from outside and
   /// by shutdown: virtual time does not jump meanwhile (asyncio's loop is stopped then).
   std::atomic<bool> clock_paused{false};
+  /// Calls from threads outside this runtime that are inside push_inject() / Worker::post():
+  /// what they pushed may run, finish and let the Runtime be destroyed before they return,
+  /// so ~Shared waits for this to drop to zero.
+  std::atomic<std::uint32_t> outside_calls{0};
 
  private:
   const std::int64_t start_ns_;

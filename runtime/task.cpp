@@ -72,7 +72,7 @@ void finish_run(TaskHeader* t, std::uint64_t claimed) noexcept {
     Shared& sh = *t->rt_;
     const std::uint16_t shard = t->shard_;
     // The owner may be parked: wake it, or the task (its frame, its arguments) lingers.
-    if (sh.registry.defer_remove(t)) sh.workers[shard]->unpark();  // Lifetime: t may be gone
+    if (sh.registry.defer_remove(t)) sh.wake_owner(shard);  // Lifetime: t may be gone
     return;
   }
   const std::uint64_t delta = kComplete - claimed - kRefOne;  // wraps: one fetch_add
@@ -100,18 +100,36 @@ void finish_quiet(TaskHeader* t) noexcept {
   t_current = nullptr;
 }
 
+/// Whether park p is bound to a worker other than w (only that one may touch what it waits
+/// on, and the task resumes there).
+bool owned_elsewhere(const Park* p, const Worker* w) noexcept {
+  return p != nullptr && p->owner >= 0 && static_cast<std::uint32_t>(p->owner) != w->index();
+}
+
+/// Ends a run (kRunning held) leaving the task scheduled, with `keep` (kWoken: a wake to
+/// resume it): the caller queues it, and no wake can push it elsewhere meanwhile.
+void end_run_scheduled(TaskHeader* t, std::uint64_t keep) noexcept {
+  std::uint64_t s = t->state_.load(std::memory_order_relaxed);
+  while (!t->state_.compare_exchange_weak(s, (s & ~kRunning) | kScheduled | keep,
+                                          std::memory_order_acq_rel, std::memory_order_relaxed)) {
+  }
+}
+
+/// Ends a run by sending the task to its park's owner.
+void hand_to_owner(TaskHeader* t, std::uint64_t keep) noexcept {
+  const auto owner = static_cast<std::size_t>(t->park_->owner);
+  end_run_scheduled(t, keep);
+  t->rt_->workers[owner]->post(t);
+}
+
 /// Ends a run whose task must run again (it yielded, or was woken while running): back of
 /// the queue, so every other ready task goes first.
 void requeue(TaskHeader* t) noexcept {
-  std::uint64_t s = t->state_.load(std::memory_order_relaxed);
-  while (!t->state_.compare_exchange_weak(s, (s & ~kRunning) | kScheduled | kWoken,
-                                          std::memory_order_acq_rel, std::memory_order_relaxed)) {
-  }
-  Park* p = t->park_;
-  if (p != nullptr && p->owner >= 0 && static_cast<std::uint32_t>(p->owner) != t_worker->index()) {
-    t->rt_->workers[static_cast<std::size_t>(p->owner)]->post(t);
+  if (owned_elsewhere(t->park_, t_worker)) {
+    hand_to_owner(t, kWoken);
     return;
   }
+  end_run_scheduled(t, kWoken);
   t_worker->schedule_woken(t, false);
 }
 
@@ -158,6 +176,13 @@ void run_task(Runnable* r) noexcept {
   bool resumed = false;
   for (;;) {
     if (woken) {
+      // A park bound to a worker (a timer's) is resumed there alone: its await_resume edits
+      // that worker's heap. A wake may have left the task in a stealable queue (pushed out
+      // of the LIFO slot by a second wake).
+      if (owned_elsewhere(t->park_, w)) {
+        hand_to_owner(t, kWoken);
+        return;
+      }
       resume(t, w);
       resumed = true;
       if (const Finish f = t_finish; f != Finish::kNo) {
@@ -179,14 +204,9 @@ void run_task(Runnable* r) noexcept {
       s = t->state_.load(std::memory_order_acquire);
       if ((s & kCancelReq) && !(s & kWoken)) {
         Park* p = t->park_;
-        if (p->owner >= 0 && static_cast<std::uint32_t>(p->owner) != w->index()) {
-          // Only the owning worker may touch what the park waits on: send the task there.
-          // It stays scheduled, so no wake can push it elsewhere meanwhile.
-          while (!t->state_.compare_exchange_weak(s, (s & ~kRunning) | kScheduled,
-                                                  std::memory_order_acq_rel,
-                                                  std::memory_order_relaxed)) {
-          }
-          t->rt_->workers[static_cast<std::size_t>(p->owner)]->post(t);
+        if (owned_elsewhere(p, w)) {
+          // Only the owning worker may touch what the park waits on.
+          hand_to_owner(t, 0);
           return;
         }
         t->state_.fetch_and(~kCancelReq, std::memory_order_acq_rel);

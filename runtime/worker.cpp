@@ -125,12 +125,16 @@ bool Worker::budget_exhausted() noexcept {
 // --- any thread ------------------------------------------------------------------------
 
 void Worker::post(Runnable* r) {
+  Worker* me = t_worker;
+  const bool outside = me == nullptr || &me->shared_ != &shared_;
+  if (outside) shared_.outside_calls.fetch_add(1, std::memory_order_relaxed);  // see there
   {
     std::lock_guard g(inbox_mu_);
     inbox_.push_back(r);
     inbox_nonempty_.store(true, std::memory_order_release);
   }
-  if (t_worker != this) unpark();
+  if (me != this) unpark();
+  if (outside) shared_.outside_calls.fetch_sub(1, std::memory_order_release);
 }
 
 void Worker::unpark() noexcept {
@@ -304,7 +308,8 @@ Runnable* Worker::steal_spawned(Worker& victim) noexcept {
 }
 
 bool Worker::has_remote_work() noexcept {
-  return shared_.inject.size_approx() != 0 || inbox_nonempty_.load(std::memory_order_acquire);
+  return shared_.inject.size_approx() != 0 || inbox_nonempty_.load(std::memory_order_acquire) ||
+         shared_.registry.has_deferred(index_);
 }
 
 void Worker::park() {

@@ -367,5 +367,46 @@ TEST(GatherStress, AllTasksAndShutdownRaceQuietEnds) {
   }
 }
 
+// A task that ends on a worker other than its registry shard's is handed to that shard's
+// worker to unregister and free (so is a gather's Join freed elsewhere). When that worker
+// is parked by then it must be woken, or the frame (and its arguments) stays until
+// something else wakes it. Here the creator's long step keeps its child from its own worker
+// (tasks spawned from outside wake the other one, which takes the child), and the child's
+// long step outlasts the creator's worker going to sleep.
+Coro<void> outlasting_child(test::Counted c, std::atomic<bool>* started) {
+  (void)c;
+  started->store(true);
+  const auto until = std::chrono::steady_clock::now() + 20ms;
+  while (std::chrono::steady_clock::now() < until) {
+  }
+  co_return;
+}
+
+TEST(GatherStress, AChildFinishingElsewhereIsFreedWhileItsCreatorsWorkerSleeps) {
+  const std::size_t rounds = test::stress_iters(10, 2);
+  Runtime rt(test::multi_thread(2));
+  test::Watchdog dog(120s, "AChildFinishingElsewhereIsFreedWhileItsCreatorsWorkerSleeps");
+  for (std::size_t round = 0; round < rounds; ++round) {
+    test::Counted::reset_counts();
+    std::atomic<bool> started{false};
+    Task<void> creator = rt.spawn([](std::atomic<bool>* started) -> Coro<void> {
+      (void)create_task(outlasting_child(test::Counted{}, started));
+      const auto give_up = std::chrono::steady_clock::now() + 5s;
+      while (!started->load() && std::chrono::steady_clock::now() < give_up) {
+      }
+      co_return;
+    }(&started));
+    const auto give_up = std::chrono::steady_clock::now() + 5s;
+    while (!started.load() && std::chrono::steady_clock::now() < give_up) {
+      (void)rt.spawn([]() -> Coro<void> { co_return; }());
+      std::this_thread::sleep_for(1ms);
+    }
+    ASSERT_TRUE(started.load()) << "round " << round << ": nobody took the child";
+    ASSERT_TRUE(test::eventually([&] { return creator.done(); }));
+    ASSERT_TRUE(test::eventually([] { return test::Counted::active_count() == 0; }, 2s))
+        << "round " << round << ": the child's frame was never freed";
+  }
+}
+
 }  // namespace
 }  // namespace corio

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include <corio/runtime.hpp>
@@ -95,6 +96,74 @@ TEST(WakeStress, TaskAwaitedFromOtherWorkersWhileItCompletes) {
         }
       },
       test::multi_thread(), 120s);
+}
+
+// A thread outside the runtime wakes its main task; main returns and the Runtime is
+// destroyed while the waker is still inside the wake (queueing the task, unparking a worker):
+// the runtime must wait for it rather than free the workers under it (TSan sees the race).
+template <class Wake>
+void wake_main_then_destroy_runtime(std::size_t rounds, Wake wake) {
+  for (std::size_t r = 0; r < rounds; ++r) {
+    std::atomic<Future<int>*> slot{nullptr};
+    std::atomic<Runtime*> rtp{nullptr};
+    std::thread waker([&] {
+      Future<int>* f;
+      while ((f = slot.exchange(nullptr, std::memory_order_acq_rel)) == nullptr) {
+        std::this_thread::yield();
+      }
+      wake(*f, *rtp.load(std::memory_order_acquire));
+    });
+    {
+      Runtime rt(test::multi_thread(2));
+      rtp.store(&rt, std::memory_order_release);
+      rt.run([](std::atomic<Future<int>*>& slot) -> Coro<void> {
+        Future<int> f;
+        slot.store(&f, std::memory_order_release);
+        const int v = co_await f;
+        EXPECT_EQ(v, 1);
+      }(slot));
+    }
+    waker.join();
+  }
+}
+
+TEST(WakeStress, RuntimeDestroyedWhileAForeignSetResultReturns) {
+  test::Watchdog dog(300s, "RuntimeDestroyedWhileAForeignSetResultReturns");
+  wake_main_then_destroy_runtime(test::stress_iters(500, 2),
+                                 [](Future<int>& f, Runtime&) { f.set_result(1); });
+}
+
+TEST(WakeStress, RuntimeDestroyedWhileCallSoonThreadsafeReturns) {
+  test::Watchdog dog(300s, "RuntimeDestroyedWhileCallSoonThreadsafeReturns");
+  wake_main_then_destroy_runtime(test::stress_iters(500, 2), [](Future<int>& f, Runtime& rt) {
+    rt.loop().call_soon_threadsafe([&f] { f.set_result(1); });
+  });
+}
+
+// A wait_for's park is bound to its timer's worker. One completion wakes two tasks: the
+// first goes to the LIFO slot, the second pushes it out into the stealable local queue.
+// Resumed by the other worker, it could not remove its timer, which then fired on the freed
+// frame (TSan, ASan). It must resume on its timer's worker.
+TEST(WakeStress, AWaitForResumesOnItsTimersWorker) {
+  const int rounds = static_cast<int>(test::stress_iters(40000, 2));
+  test::Watchdog dog(300s, "AWaitForResumesOnItsTimersWorker");
+  run_test(
+      [&]() -> Coro<void> {
+        for (int r = 0; r < rounds; ++r) {
+          Task<int> child = create_task([]() -> Coro<int> {
+            co_await sleep(0s);
+            co_return 1;
+          }());
+          Task<int> a = create_task(
+              [](Task<int> c) -> Coro<int> { co_return co_await wait_for(c, 5ms); }(child));
+          Task<int> b = create_task([](Task<int> c) -> Coro<int> { co_return co_await c; }(child));
+          const int va = co_await a;
+          const int vb = co_await b;
+          EXPECT_EQ(va + vb, 2);
+        }
+        co_await sleep(50ms);  // a timer left behind would fire now
+      },
+      test::multi_thread(2), 300s);
 }
 
 }  // namespace
