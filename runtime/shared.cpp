@@ -92,17 +92,15 @@ void Shared::stop() noexcept {
   registry.detach_groups();
 }
 
+Shared::OutsideCall::OutsideCall(Shared& sh) noexcept
+    : sh_(t_worker != nullptr && &t_worker->shared() == &sh ? nullptr : &sh) {
+  if (sh_ != nullptr) sh_->outside_calls.fetch_add(1, std::memory_order_relaxed);
+}
+
 void Shared::push_inject(Runnable* r) {
-  Worker* w = t_worker;
-  const bool outside = w == nullptr || &w->shared() != this;
-  // Before the push: once r is queued it may run and end the Runtime (see outside_calls).
-  if (outside) outside_calls.fetch_add(1, std::memory_order_relaxed);
-  if (!inject.enqueue(r)) {
-    if (outside) outside_calls.fetch_sub(1, std::memory_order_release);
-    throw std::bad_alloc();
-  }
+  OutsideCall call(*this);
+  if (!inject.enqueue(r)) throw std::bad_alloc();
   notify_work();
-  if (outside) outside_calls.fetch_sub(1, std::memory_order_release);  // Lifetime: *this may go
 }
 
 void Shared::notify_work(bool pusher_runs_it) noexcept {

@@ -71,6 +71,22 @@ class Shared {
   /// so ~Shared waits for this to drop to zero.
   std::atomic<std::uint32_t> outside_calls{0};
 
+  /// Counts the enclosing push in outside_calls when the calling thread is not one of this
+  /// runtime's workers. Create it before the push: once queued, a runnable may run and end
+  /// the Runtime.
+  class OutsideCall {
+   public:
+    explicit OutsideCall(Shared& sh) noexcept;
+    ~OutsideCall() {
+      if (sh_ != nullptr) sh_->outside_calls.fetch_sub(1, std::memory_order_release);
+    }
+    OutsideCall(const OutsideCall&) = delete;
+    OutsideCall& operator=(const OutsideCall&) = delete;
+
+   private:
+    Shared* sh_;  // null: a worker of the runtime, not counted
+  };
+
  private:
   const std::int64_t start_ns_;
 };

@@ -125,16 +125,13 @@ bool Worker::budget_exhausted() noexcept {
 // --- any thread ------------------------------------------------------------------------
 
 void Worker::post(Runnable* r) {
-  Worker* me = t_worker;
-  const bool outside = me == nullptr || &me->shared_ != &shared_;
-  if (outside) shared_.outside_calls.fetch_add(1, std::memory_order_relaxed);  // see there
+  Shared::OutsideCall call(shared_);
   {
     std::lock_guard g(inbox_mu_);
     inbox_.push_back(r);
     inbox_nonempty_.store(true, std::memory_order_release);
   }
-  if (me != this) unpark();
-  if (outside) shared_.outside_calls.fetch_sub(1, std::memory_order_release);
+  if (t_worker != this) unpark();
 }
 
 void Worker::unpark() noexcept {
