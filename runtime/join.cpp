@@ -128,7 +128,12 @@ bool Join::await_suspend(std::coroutine_handle<> h) noexcept {
 }
 
 void Join::await_resume() const {
-  if (!suspended_) return;
+  if (!suspended_) {
+    // The children were done before a cancel could reach them (it came before the gather
+    // task's first step): asyncio's gather ends cancelled.
+    take_start_cancel();
+    return;
+  }
   // asyncio: a cancelled gather raises CancelledError once its children are done, unless
   // (gather, not gather_settled) one of them raised first: then that error.
   if (cancelled_ || (cancel_passed_ && (settled_ || first_error() == kNone))) {

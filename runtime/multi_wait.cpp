@@ -112,7 +112,10 @@ void MultiWait::detach() noexcept {
 }
 
 void MultiWait::await_resume() {
-  if (task_ == nullptr) return;  // did not suspend
+  if (task_ == nullptr) {  // did not suspend
+    take_start_cancel();
+    return;
+  }
   detach();
   if (cancelled_) throw_cancelled(task_);
   check_cancel_on_resume(task_);

@@ -1,6 +1,7 @@
 // Cancellation as asyncio does it: CancelledError at the suspended co_await, a task cancelled
-// before its first step never runs, messages, catch-and-continue, pass-through to an awaited
-// task, timers removed on cancel, and cancel() from another worker or a foreign thread.
+// before its first step never runs (gather and wait_for pass it on to what they started), messages,
+// catch-and-continue, pass-through to an awaited task, timers removed on cancel, and cancel() from
+// another worker or a foreign thread.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -62,6 +63,80 @@ TEST(CancelTest, TaskCancelledBeforeItsFirstStepNeverRunsItsBody) {
     EXPECT_TRUE(t.cancelled());
   });
   EXPECT_FALSE(ran);
+}
+
+/// A child that records how it ended.
+Coro<int> child_until_cancelled(std::vector<std::string>& ends, std::string name) {
+  try {
+    co_await sleep(1h);
+  } catch (const CancelledError&) {
+    ends.push_back(name + " cancelled");
+    throw;
+  }
+  ends.push_back(name + " finished");
+  co_return 1;
+}
+
+// asyncio: ensure_future(gather(a, b)).cancel() cancels a and b, whenever it comes; the
+// gather's body is what passes the cancel on, so it runs even when cancelled before its first
+// step (the children it started would otherwise run on, unwaited).
+TEST(CancelTest, GatherTaskCancelledBeforeItsFirstStepCancelsItsChildren) {
+  Lines ends;
+  Lines ended_with_t;  // what had ended when awaiting t returned (shutdown cancels the rest)
+  run_test([&]() -> Coro<void> {
+    auto t =
+        create_task(gather(child_until_cancelled(ends, "a"), child_until_cancelled(ends, "b")));
+    EXPECT_TRUE(t.cancel());
+    EXPECT_THROW(co_await t, CancelledError);
+    ended_with_t = ends;
+    EXPECT_TRUE(t.cancelled());
+    EXPECT_DOUBLE_EQ(get_running_loop().time(), 0.0);
+  });
+  EXPECT_EQ(ended_with_t, (Lines{"a cancelled", "b cancelled"}));
+}
+
+TEST(CancelTest, GatherOfTasksCancelledBeforeItsFirstStepCancelsThem) {
+  Lines ends;
+  Lines ended_with_t;  // what had ended when awaiting t returned (shutdown cancels the rest)
+  run_test([&]() -> Coro<void> {
+    std::vector<Task<int>> children;
+    children.push_back(create_task(child_until_cancelled(ends, "a")));
+    children.push_back(create_task(child_until_cancelled(ends, "b")));
+    auto t = create_task(gather_settled(children));
+    EXPECT_TRUE(t.cancel());
+    EXPECT_THROW(co_await t, CancelledError);
+    ended_with_t = ends;
+    EXPECT_TRUE(children[0].cancelled());
+    EXPECT_TRUE(children[1].cancelled());
+  });
+  EXPECT_EQ(ended_with_t, (Lines{"a cancelled", "b cancelled"}));
+}
+
+// The children finish before the gather task's first step (they were queued first): the
+// cancel reaches nobody, and the gather ends cancelled, as its cancel() promised.
+TEST(CancelTest, GatherTaskCancelledAfterItsChildrenEndedEndsCancelled) {
+  run_test([&]() -> Coro<void> {
+    auto one = []() -> Coro<int> { co_return 1; };
+    auto t = create_task(gather(one(), one()));
+    EXPECT_TRUE(t.cancel());
+    co_await sleep(0s);  // the children run
+    EXPECT_THROW(co_await t, CancelledError);
+    EXPECT_TRUE(t.cancelled());
+  });
+}
+
+TEST(CancelTest, WaitForTaskCancelledBeforeItsFirstStepCancelsTheInnerTask) {
+  Lines ends;
+  Lines ended_with_t;  // what had ended when awaiting t returned (shutdown cancels the rest)
+  run_test([&]() -> Coro<void> {
+    auto t = create_task(wait_for(child_until_cancelled(ends, "inner"), 2h));
+    EXPECT_TRUE(t.cancel());
+    EXPECT_THROW(co_await t, CancelledError);
+    ended_with_t = ends;
+    EXPECT_TRUE(t.cancelled());
+    EXPECT_DOUBLE_EQ(get_running_loop().time(), 0.0);
+  });
+  EXPECT_EQ(ended_with_t, (Lines{"inner cancelled"}));
 }
 
 TEST(CancelTest, CancelMessageReachesTheTaskAndItsAwaiter) {

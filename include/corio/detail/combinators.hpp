@@ -122,6 +122,15 @@ void join_start(Join& j, std::size_t i, Task<T>&& t) noexcept {
   j.attach(i, t.header());
 }
 
+/// c, a combinator's body that owns work already started, made to take a cancel from before
+/// its first step (as a task) at its first await and pass it on (kCancelInBody).
+template <class T>
+Coro<T> cancel_in_body(Coro<T> c) noexcept {
+  auto h = c.release();
+  h.promise().flags_ |= kCancelInBody;
+  return Coro<T>(h);
+}
+
 template <class T>
 JoinRef join_vector(std::vector<Task<T>>& ts, bool settled) {
   for (const Task<T>& t : ts) check_joinable(t);
@@ -233,25 +242,27 @@ Coro<T> await_future(Future<T> f) {
 /// gather). Each Coro becomes a task at once; Tasks are awaited as they are. A void result
 /// becomes std::monostate. The first exception (in time) is rethrown at once; the other
 /// tasks keep running. Cancelling the awaiting task cancels every child and raises
-/// CancelledError once they are done (or the first error, if one raised first). Throws,
+/// CancelledError once they are done (or the first error, if one raised first); as a task of
+/// its own (create_task(gather(...)), asyncio's gathering future) this holds even when the
+/// cancel comes before its first step. Throws,
 /// before starting anything, what create_task() throws for a Coro (outside a task, an empty
 /// or started Coro) and InvalidStateError for an empty Task; std::bad_alloc.
 template <class... A>
 requires(sizeof...(A) > 0 &&
          (detail::TaskLike<A> &&
           ...)) Coro<std::tuple<detail::result_t<detail::awaited_t<A>>...>> gather(A... aws) {
-  return detail::gather_tuple<A...>(detail::join_tuple(false, aws...));
+  return detail::cancel_in_body(detail::gather_tuple<A...>(detail::join_tuple(false, aws...)));
 }
 
 /// gather over a list of Coros; results in list order. An empty list gives an empty result.
 template <class T>
 Coro<std::vector<detail::result_t<T>>> gather(std::vector<Coro<T>> cs) {
-  return detail::gather_vector<T>(detail::join_vector(cs, false), true);
+  return detail::cancel_in_body(detail::gather_vector<T>(detail::join_vector(cs, false), true));
 }
 /// gather over a list of Tasks; results are copied (the tasks keep theirs).
 template <class T>
 Coro<std::vector<detail::result_t<T>>> gather(std::vector<Task<T>> ts) {
-  return detail::gather_vector<T>(detail::join_vector(ts, false), false);
+  return detail::cancel_in_body(detail::gather_vector<T>(detail::join_vector(ts, false), false));
 }
 
 /// gather(..., return_exceptions=True): waits for every child; each gives an Outcome.
@@ -260,15 +271,18 @@ Coro<std::vector<detail::result_t<T>>> gather(std::vector<Task<T>> ts) {
 template <class... A>
 requires(sizeof...(A) > 0 && (detail::TaskLike<A> && ...))
     Coro<std::tuple<Outcome<detail::result_t<detail::awaited_t<A>>>...>> gather_settled(A... aws) {
-  return detail::gather_settled_tuple<A...>(detail::join_tuple(true, aws...));
+  return detail::cancel_in_body(
+      detail::gather_settled_tuple<A...>(detail::join_tuple(true, aws...)));
 }
 template <class T>
 Coro<std::vector<Outcome<detail::result_t<T>>>> gather_settled(std::vector<Coro<T>> cs) {
-  return detail::gather_settled_vector<T>(detail::join_vector(cs, true), true);
+  return detail::cancel_in_body(
+      detail::gather_settled_vector<T>(detail::join_vector(cs, true), true));
 }
 template <class T>
 Coro<std::vector<Outcome<detail::result_t<T>>>> gather_settled(std::vector<Task<T>> ts) {
-  return detail::gather_settled_vector<T>(detail::join_vector(ts, true), false);
+  return detail::cancel_in_body(
+      detail::gather_settled_vector<T>(detail::join_vector(ts, true), false));
 }
 
 /// asyncio.wait_for: waits for aw at most `d`. On expiry cancels it, waits for it to
@@ -279,9 +293,11 @@ template <class T, class Rep, class Period>
 Coro<T> wait_for(Task<T> t, std::chrono::duration<Rep, Period> d) {
   return detail::wait_for_task(std::move(t), detail::to_ns(d));
 }
+/// The Coro runs as a task from this call on: a task made of this wait_for that is cancelled
+/// before its first step cancels it (asyncio would never have started it).
 template <class T, class Rep, class Period>
 Coro<T> wait_for(Coro<T> c, std::chrono::duration<Rep, Period> d) {
-  return detail::wait_for_task(create_task(std::move(c)), detail::to_ns(d));
+  return detail::cancel_in_body(detail::wait_for_task(create_task(std::move(c)), detail::to_ns(d)));
 }
 /// On expiry the future is cancelled.
 template <class T, class Rep, class Period>

@@ -59,8 +59,9 @@ struct PromiseBase : TaskHeader {
     void await_suspend(std::coroutine_handle<>) const noexcept {}
     void await_resume() const {
       p->flags_ |= kStarted;
-      // asyncio: a task cancelled before its first step never runs its body.
-      if ((p->flags_ & kIsTask) != 0 && take_cancel(p)) throw_cancelled(p);
+      // asyncio: a task cancelled before its first step never runs its body, unless the
+      // body is the one that passes the cancel on (kCancelInBody).
+      if ((p->flags_ & (kIsTask | kCancelInBody)) == kIsTask && take_cancel(p)) throw_cancelled(p);
     }
   };
   InitialAwaiter initial_suspend() noexcept { return {this}; }

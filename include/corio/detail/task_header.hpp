@@ -72,14 +72,20 @@ inline constexpr int kRefShift = 8;
 inline constexpr std::uint64_t kRefOne = std::uint64_t{1} << kRefShift;
 
 // flags_ bits (runner-owned).
-inline constexpr std::uint8_t kIsTask = 1u << 0;           // a scheduled root, not an inline Coro
-inline constexpr std::uint8_t kStarted = 1u << 1;          // the coroutine body has begun
-inline constexpr std::uint8_t kFinished = 1u << 2;         // reached final_suspend
+inline constexpr std::uint8_t kIsTask = 1u << 0;    // a scheduled root, not an inline Coro
+inline constexpr std::uint8_t kStarted = 1u << 1;   // the coroutine body has begun
+inline constexpr std::uint8_t kFinished = 1u << 2;  // reached final_suspend
+inline constexpr std::uint8_t kJoined = 1u << 3;    // a gather's Join holds the handle
+// A cancel from before the first step goes to the body's first await instead of skipping the
+// body: gather() and wait_for() of a Coro, whose body must pass it on to the work they
+// already started (asyncio cancels a gather's children).
+inline constexpr std::uint8_t kCancelInBody = 1u << 4;
+inline constexpr std::uint8_t kIsMain = 1u << 7;  // the main task of a Runtime::run
+
+// outcome_flags_ bits (any thread).
 inline constexpr std::uint8_t kResultCancelled = 1u << 3;  // finished with CancelledError
 inline constexpr std::uint8_t kRetrieved = 1u << 4;        // someone looked at the outcome (debug)
-inline constexpr std::uint8_t kJoined = 1u << 3;     // a gather's Join holds the handle (flags_)
-inline constexpr std::uint8_t kIsMain = 1u << 7;     // the main task of a Runtime::run (flags_)
-inline constexpr std::uint8_t kDebugTask = 1u << 6;  // runs on a debug-mode runtime
+inline constexpr std::uint8_t kDebugTask = 1u << 6;        // runs on a debug-mode runtime
 
 struct TaskExtra;
 class Shared;
@@ -148,6 +154,14 @@ inline void park_current(Park* p, std::coroutine_handle<> h) noexcept {
 /// Checks on resume after a park: throws CancelledError if a cancel is pending.
 inline void check_cancel_on_resume(TaskHeader* t) {
   if (take_cancel(t)) throw_cancelled(t);
+}
+
+/// The first await of a kCancelInBody task's body ended without suspending (what it waits for
+/// was done already): throws CancelledError for a cancel that arrived before (or during) the
+/// step, which no park could deliver.
+inline void take_start_cancel() {
+  TaskHeader* t = t_current;
+  if (t != nullptr && (t->flags_ & kCancelInBody) != 0 && take_cancel(t)) throw_cancelled(t);
 }
 
 }  // namespace corio::detail
