@@ -523,6 +523,17 @@ TEST(ToThreadTest, ExceptionsPropagate) {
   });
 }
 
+// The call's own InvalidStateError is its result like any other error (not mistaken for the
+// future being cancelled meanwhile, which would leave the awaiter waiting for ever).
+TEST(ToThreadTest, TheCallsOwnInvalidStateErrorPropagates) {
+  run_test(
+      []() -> Coro<void> {
+        EXPECT_THROW(co_await to_thread([] { throw InvalidStateError("from the call"); }),
+                     InvalidStateError);
+      },
+      test::virtual_time(), 5s);
+}
+
 TEST(ToThreadTest, VirtualTimeDoesNotJumpWhileAThreadRuns) {
   Lines lines;
   run_test([&]() -> Coro<void> {

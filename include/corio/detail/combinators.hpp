@@ -488,17 +488,30 @@ auto to_thread(F f, Args... args) -> Coro<std::invoke_result_t<F&, Args&...>> {
   using R = std::invoke_result_t<F&, Args&...>;
   Future<R> fut;
   detail::submit_blocking([fut, f = std::move(f), ... args = std::move(args)]() mutable {
+    // The call first, then the future: an InvalidStateError from setting it means the
+    // awaiting task was cancelled (and the future with it), one from f is f's result.
+    std::exception_ptr error;
+    std::optional<detail::result_t<R>> value;
     try {
       if constexpr (std::is_void_v<R>) {
         f(args...);
+        value.emplace();
+      } else {
+        value.emplace(f(args...));
+      }
+    } catch (...) {
+      error = std::current_exception();
+    }
+    try {
+      if (error) {
+        fut.set_exception(error);
+      } else if constexpr (std::is_void_v<R>) {
         fut.set_result();
       } else {
-        fut.set_result(f(args...));
+        fut.set_result(std::move(*value));
       }
     } catch (const InvalidStateError&) {
-      // The awaiting task was cancelled and the future with it: nobody wants the result.
-    } catch (...) {
-      if (!fut.done()) fut.set_exception(std::current_exception());
+      // Cancelled meanwhile: nobody wants the result.
     }
   });
   co_return co_await fut;
