@@ -95,7 +95,10 @@ void MultiWait::cancel(TaskHeader*) noexcept {
   if (cancel_children_) {
     bool passed_on = false;
     for (std::size_t i = 0; i < n_; ++i) passed_on |= cancel_task(nodes_[i].task, nullptr);
-    if (passed_on) return;  // they finish cancelled and wake us; their outcome decides
+    if (passed_on) {
+      cancel_passed_ = true;
+      return;  // they finish cancelled and wake us; their outcome decides
+    }
   } else {
     trigger();
   }

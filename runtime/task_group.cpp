@@ -66,10 +66,22 @@ void task_group_check_open(const TaskGroupState& s) {
 }
 
 void task_group_add(const std::shared_ptr<TaskGroupState>& s, Task<void> t) {
+  // create_task() looked at the group before starting t, and another worker may have
+  // changed it since: t has started either way and must not run on unwaited.
+  bool finished;
+  bool aborting;
   {
     std::lock_guard g(s->mu);
-    ++s->running;
-    s->children.push_back(t);
+    finished = s->finished;
+    aborting = s->aborting;
+    if (!finished) {
+      ++s->running;
+      s->children.push_back(t);
+    }
+  }
+  if (finished) {
+    t.cancel();
+    throw std::runtime_error("corio: TaskGroup is finished");
   }
   try {
     // A done callback, as asyncio's TaskGroup uses: it runs after the step that finished the
@@ -77,11 +89,16 @@ void task_group_add(const std::shared_ptr<TaskGroupState>& s, Task<void> t) {
     // group reacts to the first one.
     add_task_callback(t.header(), [s, t] { TaskGroupState::child_done(*s, t); });
   } catch (...) {
-    std::lock_guard g(s->mu);
-    --s->running;
-    s->children.pop_back();
+    {
+      std::lock_guard g(s->mu);
+      --s->running;
+      s->children.erase(std::find(s->children.begin(), s->children.end(), t));
+    }
+    t.cancel();
     throw;
   }
+  // The group began aborting after create_task() looked: cancel_all() did not see t.
+  if (aborting) t.cancel();
 }
 
 namespace {
@@ -95,13 +112,18 @@ class GroupWaitAwaiter final : public Park {
   bool await_suspend(std::coroutine_handle<> h) {
     std::lock_guard g(s_.mu);
     if (s_.running == 0) return false;
+    if (s_.waiter != nullptr) {
+      throw InvalidStateError("corio: TaskGroup::wait() is already awaited by another task");
+    }
     task_ = t_current;
     s_.waiter = task_;
     park_current(this, h);
     return true;
   }
-  void await_resume() const {
-    if (task_ != nullptr) take_cancel(task_);  // folded into s_.cancelled below
+  void await_resume() {
+    // A cancel that came after the last child woke us never reached cancel(): take it here,
+    // as cancel() would have (a child created since is cancelled too).
+    if (task_ != nullptr && take_cancel(task_)) cancel(task_);
   }
   /// asyncio: cancelling the task in wait() cancels the children; wait() still waits for
   /// them, then raises CancelledError.
@@ -120,19 +142,23 @@ class GroupWaitAwaiter final : public Park {
 }  // namespace
 
 Coro<void> task_group_wait(std::shared_ptr<TaskGroupState> s) {
-  co_await GroupWaitAwaiter(*s);
   std::vector<std::exception_ptr> errors;
   bool cancelled;
-  {
+  for (;;) {
+    co_await GroupWaitAwaiter(*s);
     std::lock_guard g(s->mu);
+    // A child may have been created between the wake and now (asyncio's __aexit__ loops
+    // while the group has tasks): wait for it too.
+    if (s->running != 0) continue;
     s->finished = true;
     errors = std::move(s->errors);
     cancelled = s->cancelled;
+    break;
   }
   if (!errors.empty()) {
     throw ExceptionGroup("corio: unhandled errors in a TaskGroup", std::move(errors));
   }
-  if (cancelled) throw CancelledError();
+  if (cancelled) throw_cancelled(t_current);  // with the cancel's message
 }
 
 void task_group_abandon(TaskGroupState& s) noexcept {
@@ -149,21 +175,16 @@ void task_group_abandon(TaskGroupState& s) noexcept {
 
 void as_completed_arm(AsCompletedState& s) {
   s.nodes.reset(new AsCompletedState::Node[s.tasks.size()]);
+  // Reserved so that nothing allocates under the lock, in a completion (noexcept).
   s.ready.reserve(s.tasks.size());
+  s.waiters.reserve(s.tasks.size());
   for (std::size_t i = 0; i < s.tasks.size(); ++i) {
     auto& n = s.nodes[i];
     n.st = &s;
     n.index = i;
     n.fn = [](WaitNode* wn) noexcept {
       auto* node = static_cast<AsCompletedState::Node*>(wn);
-      AsCompletedState& st = *node->st;
-      TaskHeader* w;
-      {
-        std::lock_guard g(st.mu);
-        st.ready.push_back(node->index);
-        w = std::exchange(st.waiter, nullptr);
-      }
-      if (w != nullptr) wake(w);
+      AsCompletedAwaiter::deliver(*node->st, node->index);
     };
     if (!s.tasks[i]->waiters_.add(&n)) n.fn(&n);
   }
@@ -174,12 +195,31 @@ void as_completed_detach(AsCompletedState& s) noexcept {
   for (std::size_t i = 0; i < s.tasks.size(); ++i) s.tasks[i]->waiters_.remove(&s.nodes[i]);
 }
 
+void AsCompletedAwaiter::deliver(AsCompletedState& s, std::size_t index) noexcept {
+  TaskHeader* to_wake = nullptr;
+  {
+    std::lock_guard g(s.mu);
+    if (s.waiters.empty()) {
+      s.ready.push_back(index);
+    } else {
+      AsCompletedAwaiter* w = s.waiters.front();
+      s.waiters.erase(s.waiters.begin());
+      w->got_ = index;
+      to_wake = w->task_;
+    }
+  }
+  if (to_wake != nullptr) wake(to_wake);
+}
+
 bool AsCompletedAwaiter::await_ready() {
   std::lock_guard g(s_.mu);
-  if (s_.taken >= s_.tasks.size()) {
+  if (s_.claims >= s_.tasks.size()) {
     throw std::out_of_range("corio: as_completed: every task was already returned");
   }
-  return s_.taken < s_.ready.size();
+  ++s_.claims;
+  if (s_.next_ready == s_.ready.size()) return false;
+  got_ = s_.ready[s_.next_ready++];
+  return true;
 }
 
 void AsCompletedAwaiter::await_suspend(std::coroutine_handle<> h) noexcept {
@@ -187,31 +227,56 @@ void AsCompletedAwaiter::await_suspend(std::coroutine_handle<> h) noexcept {
   bool ready;
   {
     std::lock_guard g(s_.mu);
-    ready = s_.taken < s_.ready.size();
-    if (!ready) s_.waiter = task_;
+    ready = s_.next_ready != s_.ready.size();
+    if (ready) {
+      got_ = s_.ready[s_.next_ready++];
+    } else {
+      s_.waiters.push_back(this);  // within the reserve: one per claim
+    }
   }
   park_current(this, h);
   if (ready) wake(task_);  // became ready meanwhile: resume at once (we are still running)
 }
 
 std::size_t AsCompletedAwaiter::await_resume() {
-  if (task_ != nullptr) {
-    if (cancelled_) throw_cancelled(task_);
-    check_cancel_on_resume(task_);
+  if (task_ != nullptr && (cancelled_ || take_cancel(task_))) {
+    give_back();
+    throw_cancelled(task_);
   }
-  std::lock_guard g(s_.mu);
-  return s_.ready[s_.taken++];
+  return got_;
+}
+
+void AsCompletedAwaiter::give_back() noexcept {
+  std::size_t index;
+  {
+    std::lock_guard g(s_.mu);
+    --s_.claims;
+    if (got_ == kNone) return;
+    index = std::exchange(got_, kNone);
+    if (s_.waiters.empty()) {
+      // First in line again. With next_ready at 0 every item of ready is live and this
+      // one is not among them, so the insert stays within the reserve.
+      if (s_.next_ready != 0) {
+        s_.ready[--s_.next_ready] = index;
+      } else {
+        s_.ready.insert(s_.ready.begin(), index);
+      }
+      return;
+    }
+  }
+  deliver(s_, index);  // another call is parked: it gets the task
 }
 
 void AsCompletedAwaiter::cancel(TaskHeader* t) noexcept {
   bool removed;
   {
     std::lock_guard g(s_.mu);
-    removed = s_.waiter == t;
-    if (removed) s_.waiter = nullptr;
+    auto it = std::find(s_.waiters.begin(), s_.waiters.end(), this);
+    removed = it != s_.waiters.end();
+    if (removed) s_.waiters.erase(it);
   }
-  // Either we took ourselves off (so we wake ourselves) or a completion woke us already; in
-  // both cases the wait ends with CancelledError and no finished task is consumed.
+  // Either we took ourselves off (so we wake ourselves) or a completion handed us a task and
+  // woke us already; either way the wait ends with CancelledError and the task goes back.
   cancelled_ = true;
   if (removed) wake(t);
 }

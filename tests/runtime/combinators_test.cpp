@@ -611,5 +611,197 @@ TEST(RunCoroutineThreadsafeTest, FromAWorkerOrAfterShutdownThrows) {
   EXPECT_THROW(run_coroutine_threadsafe(value_after(1ms, 1), rt), std::runtime_error);
 }
 
+// --- found by review: races, lost cancels and bad input ---------------------------------
+
+TEST(TaskGroupTest, CancelArrivingAfterTheLastChildWokeTheWaiterIsNotLost) {
+  run_test(
+      []() -> Coro<void> {
+        bool after_wait = false;
+        auto body = [&after_wait]() -> Coro<int> {
+          TaskGroup tg;
+          Task<void> child = tg.create_task(void_after(1s));
+          Task<void> self = current_task();
+          // Runs right after the group's own done callback (added first, by create_task)
+          // woke this task in wait(), before the task resumes.
+          child.add_done_callback([self](Task<void>) { self.cancel(); });
+          co_await tg.wait();  // asyncio: CancelledError here
+          after_wait = true;
+          co_await sleep(1s);  // nor here: the cancel is gone
+          co_return 1;
+        };
+        Task<int> o = create_task(body());
+        EXPECT_THROW(co_await o, CancelledError);
+        EXPECT_FALSE(after_wait);
+      },
+      test::virtual_time(), 5s);
+}
+
+TEST(AsCompletedTest, TwoConcurrentNextCallsBothGetATask) {
+  run_test(
+      []() -> Coro<void> {
+        std::vector<Task<int>> ts{create_task(value_after(1s, 1)), create_task(value_after(2s, 2))};
+        auto it = as_completed(ts);
+        // asyncio: await gather(*as_completed(ts)) works.
+        auto [a, b] = co_await gather(it.next(), it.next());
+        EXPECT_EQ(a.result() + b.result(), 3);
+      },
+      test::virtual_time(), 5s);
+}
+
+TEST(WaitForTest, OuterCancelWhileTheInnerCleansUpPastTheDeadlineIsCancelledError) {
+  run_test(
+      []() -> Coro<void> {
+        auto inner = []() -> Coro<int> {
+          bool cancelled = false;
+          try {
+            co_await sleep(1h);
+          } catch (const CancelledError&) {
+            cancelled = true;
+          }
+          if (cancelled) {
+            co_await sleep(2s);  // clean-up, longer than what is left of the timeout
+            throw CancelledError();
+          }
+          co_return 0;
+        };
+        auto waiter = [](Task<int> t) -> Coro<int> { co_return co_await wait_for(t, 1s); };
+        Task<int> in = create_task(inner());
+        Task<int> w = create_task(waiter(in));
+        co_await sleep(500ms);
+        w.cancel();  // the awaiting task is cancelled: asyncio raises CancelledError
+        try {
+          (void)co_await w;
+          ADD_FAILURE() << "no exception";
+        } catch (const CancelledError&) {
+        } catch (const TimeoutError&) {
+          ADD_FAILURE() << "the outer task's cancel became TimeoutError";
+        }
+      },
+      test::virtual_time(), 5s);
+}
+
+TEST(TaskGroupTest, CancelMessageReachesTheWaiter) {
+  run_test(
+      []() -> Coro<void> {
+        auto owner = []() -> Coro<void> {
+          TaskGroup tg;
+          (void)tg.create_task(eternity());
+          co_await tg.wait();
+        };
+        Task<void> o = create_task(owner());
+        co_await sleep(1s);
+        o.cancel("stop now");
+        try {
+          co_await o;
+          ADD_FAILURE() << "no CancelledError";
+        } catch (const CancelledError& e) {
+          EXPECT_EQ(e.message(), "stop now");
+        }
+      },
+      test::virtual_time(), 5s);
+}
+
+Task<int> empty_task() {
+  static volatile bool never = false;
+  return never ? create_task(value_after(0ms, 0)) : Task<int>{};
+}
+
+TEST(EmptyTaskTest, WaitOfAnEmptyTaskThrows) {
+  run_test([]() -> Coro<void> {
+    std::vector<Task<int>> ts{empty_task()};
+    EXPECT_THROW(co_await wait(ts), InvalidStateError);
+  });
+}
+
+TEST(EmptyTaskTest, WaitForOfAnEmptyTaskThrows) {
+  run_test(
+      []() -> Coro<void> { EXPECT_THROW(co_await wait_for(empty_task(), 1s), InvalidStateError); });
+}
+
+TEST(EmptyTaskTest, ShieldOfAnEmptyTaskThrows) {
+  run_test([]() -> Coro<void> { EXPECT_THROW(co_await shield(empty_task()), InvalidStateError); });
+}
+
+TEST(EmptyTaskTest, AsCompletedOfAnEmptyTaskThrows) {
+  run_test([]() -> Coro<void> {
+    std::vector<Task<int>> ts{empty_task()};
+    EXPECT_THROW(as_completed(ts), InvalidStateError);
+    co_return;
+  });
+}
+
+TEST(TaskGroupTest, ChildCreatedBetweenTheWakeAndTheResumeOfWaitIsAwaited) {
+  run_test(
+      []() -> Coro<void> {
+        TaskGroup tg;
+        Task<void> a = tg.create_task(void_after(1s));
+        Task<int> late;
+        // Not in the group: woken by a's completion, it runs after the group's done callback
+        // woke the task in wait(), before that task resumes.
+        auto adder = [&tg, &late](Task<void> a) -> Coro<void> {
+          co_await a;
+          late = tg.create_task(fail_after(1s, "late"));  // accepted: the group is open
+        };
+        Task<void> x = create_task(adder(a));
+        EXPECT_THROW(co_await tg.wait(), ExceptionGroup);  // asyncio waits for it: 2 s
+        EXPECT_DOUBLE_EQ(now(), 2.0);
+        EXPECT_TRUE(late.valid() && late.done());
+        co_await x;
+      },
+      test::virtual_time(), 5s);
+}
+
+TEST(TaskGroupTest, ChildCreatedWhileTheGroupAbortsOnAnotherWorkerIsCancelled) {
+  run_test(
+      []() -> Coro<void> {
+        auto fail_now = []() -> Coro<void> {
+          throw std::runtime_error("boom");
+          co_return;
+        };
+        int stragglers = 0;
+        for (int iter = 0; iter < 30 && stragglers == 0; ++iter) {
+          TaskGroup tg;
+          std::vector<Task<void>> kids;
+          (void)tg.create_task(fail_now());
+          try {
+            for (int k = 0; k < 3000; ++k) kids.push_back(tg.create_task(eternity()));
+          } catch (const std::runtime_error&) {
+            // the group is shutting down
+          }
+          Task<void> w = create_task(tg.wait());
+          std::vector<Task<void>> one{w};
+          auto r = co_await wait(one, ReturnWhen::FirstCompleted,
+                                 std::optional(std::chrono::milliseconds(2000)));
+          if (r.done.empty()) {
+            for (auto& k : kids) {
+              if (!k.done()) {
+                ++stragglers;
+                std::fprintf(stderr, "iter %d: child %td of %zu not cancelled\n", iter,
+                             &k - kids.data(), kids.size());
+              }
+              k.cancel();
+            }
+          }
+          EXPECT_THROW(co_await w, ExceptionGroup);
+        }
+        EXPECT_EQ(stragglers, 0) << "a child created during the abort was never cancelled";
+      },
+      test::multi_thread(2), 60s);
+}
+
+TEST(TaskGroupTest, ASecondTaskWaitingOnTheGroupGetsInvalidStateError) {
+  run_test(
+      []() -> Coro<void> {
+        TaskGroup tg;
+        (void)tg.create_task(void_after(1s));
+        Task<void> w1 = create_task(tg.wait());
+        co_await sleep(0s);  // w1 parks in wait() first
+        EXPECT_THROW(co_await tg.wait(), InvalidStateError);
+        co_await w1;  // still woken when the child ends
+        EXPECT_DOUBLE_EQ(now(), 1.0);
+      },
+      test::virtual_time(), 5s);
+}
+
 }  // namespace
 }  // namespace corio

@@ -104,9 +104,14 @@ template <class T>
 void check_joinable(const Coro<T>& c) {
   check_startable(c);
 }
+/// Throws InvalidStateError naming `what` for an empty Task.
+template <class T>
+void check_not_empty(const Task<T>& t, const char* what) {
+  if (!t.valid()) throw InvalidStateError(std::string("corio: ") + what + "() of an empty Task");
+}
 template <class T>
 void check_joinable(const Task<T>& t) {
-  if (!t.valid()) throw InvalidStateError("corio: gather() of an empty Task");
+  check_not_empty(t, "gather");
 }
 
 /// Makes the awaitable child i of j: a Coro becomes a task (as create_task, the handle's
@@ -223,7 +228,9 @@ Coro<T> wait_for_task(Task<T> t, std::int64_t ns) {
   node.task = t.header();
   MultiWait w(&node, 1, WaitMode::kAll, ns, OnTimeout::kCancel, true);
   co_await w;
-  if (w.timed_out() && t.cancelled()) throw TimeoutError();
+  // asyncio: the task's own cancel stays CancelledError even when the deadline passed
+  // while the cancelled child was cleaning up.
+  if (w.timed_out() && t.cancelled() && !w.cancel_passed()) throw TimeoutError();
   if constexpr (std::is_void_v<T>) {
     t.result();
   } else {
@@ -288,9 +295,10 @@ Coro<std::vector<Outcome<detail::result_t<T>>>> gather_settled(std::vector<Task<
 /// asyncio.wait_for: waits for aw at most `d`. On expiry cancels it, waits for it to
 /// finish, and throws TimeoutError (unless it swallowed the cancel and returned a value,
 /// which is then returned). Cancelling the awaiting task cancels aw. Resumes on the worker
-/// that started the wait.
+/// that started the wait. Throws InvalidStateError for an empty Task.
 template <class T, class Rep, class Period>
 Coro<T> wait_for(Task<T> t, std::chrono::duration<Rep, Period> d) {
+  detail::check_not_empty(t, "wait_for");
   return detail::wait_for_task(std::move(t), detail::to_ns(d));
 }
 /// The Coro runs as a task from this call on: a task made of this wait_for that is cancelled
@@ -336,8 +344,10 @@ class [[nodiscard]] ShieldAwaiter final : public detail::ListWaiter {
  private:
   Task<T> t_;
 };
+/// Throws InvalidStateError for an empty Task.
 template <class T>
 ShieldAwaiter<T> shield(Task<T> t) {
+  detail::check_not_empty(t, "shield");
   return ShieldAwaiter<T>(std::move(t));
 }
 template <class T>
@@ -355,11 +365,12 @@ struct WaitResult {
 
 /// asyncio.wait: waits until return_when holds or the timeout passes, and splits the tasks
 /// into done and pending. Never cancels them, never throws their exceptions. Throws
-/// std::invalid_argument for an empty list.
+/// std::invalid_argument for an empty list, InvalidStateError for an empty Task in it.
 template <class T, class Rep = std::int64_t, class Period = std::nano>
 Coro<WaitResult<T>> wait(std::vector<Task<T>> ts, ReturnWhen when = ReturnWhen::AllCompleted,
                          std::optional<std::chrono::duration<Rep, Period>> timeout = {}) {
   if (ts.empty()) throw std::invalid_argument("corio: wait() of an empty list of tasks");
+  for (const Task<T>& t : ts) detail::check_not_empty(t, "wait");
   auto nodes = detail::nodes_for(ts);
   detail::WaitMode mode = when == ReturnWhen::FirstCompleted   ? detail::WaitMode::kFirst
                           : when == ReturnWhen::FirstException ? detail::WaitMode::kFirstException
@@ -374,15 +385,20 @@ Coro<WaitResult<T>> wait(std::vector<Task<T>> ts, ReturnWhen when = ReturnWhen::
 }
 
 namespace detail {
+class AsCompletedAwaiter;
+// Invariants (under mu): claims counts the next() calls that hold or wait for a task, at
+// most tasks.size(). A finished task's index goes to the oldest parked next() (its got_) or,
+// with none parked, to ready[next_ready..]; so ready has live items only while nobody waits.
 struct AsCompletedState {
   struct Node : WaitNode {
     AsCompletedState* st;
     std::size_t index;
   };
   std::mutex mu;
-  std::vector<std::size_t> ready;  // guarded by mu, in completion order
-  std::size_t taken = 0;           // guarded by mu
-  TaskHeader* waiter = nullptr;    // guarded by mu
+  std::vector<std::size_t> ready;  // completion order; [0, next_ready) handed out already
+  std::size_t next_ready = 0;
+  std::size_t claims = 0;
+  std::vector<AsCompletedAwaiter*> waiters;  // parked next() calls, oldest first
   std::unique_ptr<Node[]> nodes;
   std::vector<PromiseBase*> tasks;
 };
@@ -396,10 +412,18 @@ class AsCompletedAwaiter final : public Park {
   void await_suspend(std::coroutine_handle<> h) noexcept;
   std::size_t await_resume();
   void cancel(TaskHeader* t) noexcept override;
+  /// Hands the task that finished (its index) to the oldest parked call, waking it, or
+  /// queues it when none is parked.
+  static void deliver(AsCompletedState& s, std::size_t index) noexcept;
 
  private:
+  static constexpr std::size_t kNone = ~std::size_t{0};
+  /// A cancelled call gives up its claim, and its task if it was handed one.
+  void give_back() noexcept;
+
   AsCompletedState& s_;
   TaskHeader* task_ = nullptr;
+  std::size_t got_ = kNone;  // the task's index (under s_.mu until the call resumes)
   bool cancelled_ = false;
 };
 }  // namespace detail
@@ -407,11 +431,14 @@ class AsCompletedAwaiter final : public Park {
 /// asyncio.as_completed: `co_await it.next()` gives the next task to finish, in completion
 /// order, `size()` times. next() throws std::out_of_range past the end. Cancelling a task
 /// waiting in next() ends that wait only (no task is lost: it comes with the next call).
+/// Several tasks may wait in next() at once. The constructor throws InvalidStateError for
+/// an empty Task in the list.
 template <class T>
 class AsCompleted {
  public:
   explicit AsCompleted(std::vector<Task<T>> ts)
       : ts_(std::move(ts)), s_(std::make_unique<detail::AsCompletedState>()) {
+    for (const Task<T>& t : ts_) detail::check_not_empty(t, "as_completed");
     for (auto& t : ts_) s_->tasks.push_back(t.header());
     detail::as_completed_arm(*s_);
   }
@@ -448,7 +475,9 @@ void task_group_abandon(TaskGroupState& s) noexcept;
 /// child that raises (anything but CancelledError) cancels the others; wait() then throws
 /// ExceptionGroup holding the real errors. Cancelling the task in wait() cancels the
 /// children, waits for them, and rethrows CancelledError. Destroying a group whose tasks
-/// still run cancels them (it cannot wait): always co_await wait().
+/// still run cancels them (it cannot wait): always co_await wait(). Unlike asyncio's, a
+/// failing child does not cancel the task that owns the group: without `async with`, that
+/// CancelledError would unwind past wait() and the group's errors would be lost.
 class TaskGroup {
  public:
   TaskGroup() : s_(detail::make_task_group()) {}
@@ -467,7 +496,9 @@ class TaskGroup {
     detail::task_group_add(s_, t);
     return t;
   }
-  /// Waits for every task of the group (including ones created meanwhile).
+  /// Waits for every task of the group (including ones created meanwhile). Throws
+  /// ExceptionGroup (the children's errors), CancelledError (the waiting task was
+  /// cancelled), InvalidStateError when another task is already waiting on the group.
   [[nodiscard]] Coro<void> wait() { return detail::task_group_wait(s_); }
 
  private:

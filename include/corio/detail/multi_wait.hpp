@@ -62,6 +62,8 @@ class MultiWait final : public Park, private Timer {
   void cancel(TaskHeader* t) noexcept override;
 
   bool timed_out() const noexcept { return timed_out_.load(std::memory_order_acquire); }
+  /// The waiting task's cancel was passed on to the awaited tasks (cancel_children).
+  bool cancel_passed() const noexcept { return cancel_passed_; }
   /// Index of the first task that raised (in completion order), or kNone.
   std::size_t first_error() const noexcept { return first_error_.load(std::memory_order_acquire); }
 
@@ -81,6 +83,7 @@ class MultiWait final : public Park, private Timer {
   OnTimeout on_timeout_;
   bool cancel_children_;
   bool cancelled_ = false;
+  bool cancel_passed_ = false;  // runner-owned, like cancelled_
   bool timer_armed_ = false;
   TaskHeader* task_ = nullptr;
   std::atomic<std::size_t> remaining_{0};
