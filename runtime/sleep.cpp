@@ -17,7 +17,7 @@ void SleepAwaiter::await_suspend(std::coroutine_handle<> h) {
     return;
   }
   kind = Kind::kSleep;
-  deadline += w->now();
+  deadline = detail::deadline_after(w->now(), deadline);
   w->timers().push(this);  // may throw bad_alloc: then nothing was changed
   owner = static_cast<int>(w->index());
   detail::park_current(this, h);

@@ -72,11 +72,12 @@ class Loop {
     return call_later_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(delay).count(),
                          std::move(fn));
   }
-  /// As above, delay in seconds.
+  /// As above, delay in seconds (infinity: never). Throws std::invalid_argument for NaN.
   TimerHandle call_later(double delay_seconds, std::function<void()> fn) {
-    return call_later_ns(static_cast<std::int64_t>(delay_seconds * 1e9), std::move(fn));
+    return call_later_ns(detail::seconds_to_ns(delay_seconds, "call_later"), std::move(fn));
   }
-  /// Runs fn at loop time `when` (seconds, as time() returns). Worker threads only.
+  /// Runs fn at loop time `when` (seconds, as time() returns). Worker threads only. Throws
+  /// std::invalid_argument for NaN.
   TimerHandle call_at(double when, std::function<void()> fn);
   /// Runs fn on some worker soon. Safe from any thread; throws std::runtime_error after
   /// the runtime shut down.
@@ -138,8 +139,9 @@ class Runtime {
   template <class T>
   Task<T> spawn_impl(Coro<T> c, std::string name, bool main) {
     detail::check_open(shared_.get());
+    if (!c.valid()) throw InvalidStateError("corio: spawning an empty Coro");
+    if (c.started()) throw InvalidStateError("corio: spawning a Coro that was already awaited");
     auto h = c.release();
-    if (!h) throw InvalidStateError("corio: spawning an empty Coro");
     detail::init_task(&h.promise(), h, std::move(name));
     if (main) h.promise().flags_ |= detail::kIsMain;
     Task<T> t = Task<T>::adopt(&h.promise());
@@ -151,27 +153,45 @@ class Runtime {
 };
 
 namespace detail {
+/// run_coroutine_threadsafe's result: a coroutine that never ran (cancelled before its first
+/// step by shutdown) leaves CancelledError, as asyncio cancels the concurrent future, rather
+/// than a broken promise.
 template <class T>
-Coro<void> fulfil(Coro<T> c, std::shared_ptr<std::promise<T>> p) {
+struct ThreadsafeResult {
+  std::promise<T> p;
+  bool set = false;
+  ~ThreadsafeResult() {
+    if (set) return;
+    try {
+      p.set_exception(std::make_exception_ptr(CancelledError()));
+    } catch (...) {
+      // Out of memory for the exception: the future reports a broken promise.
+    }
+  }
+};
+
+template <class T>
+Coro<void> fulfil(Coro<T> c, std::shared_ptr<ThreadsafeResult<T>> r) {
   try {
     if constexpr (std::is_void_v<T>) {
       co_await std::move(c);
-      p->set_value();
+      r->p.set_value();
     } else {
-      p->set_value(co_await std::move(c));
+      r->p.set_value(co_await std::move(c));
     }
   } catch (...) {
-    p->set_exception(std::current_exception());
+    r->p.set_exception(std::current_exception());
   }
+  r->set = true;
 }
 }  // namespace detail
 
 template <class T>
 std::future<T> run_coroutine_threadsafe(Coro<T> c, Runtime& rt) {
   detail::check_not_in_worker("run_coroutine_threadsafe() from a worker of the runtime");
-  auto p = std::make_shared<std::promise<T>>();
-  std::future<T> f = p->get_future();
-  rt.spawn(detail::fulfil(std::move(c), std::move(p)));
+  auto r = std::make_shared<detail::ThreadsafeResult<T>>();
+  std::future<T> f = r->p.get_future();
+  rt.spawn(detail::fulfil(std::move(c), std::move(r)));
   return f;
 }
 

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -106,7 +107,9 @@ class Task {
     return p_->error_;
   }
   /// Calls fn(task) on a worker once the task is done (at once, if it is). Any thread.
+  /// Throws std::invalid_argument for an empty fn.
   void add_done_callback(std::function<void(Task)> fn) const {
+    if (!fn) throw std::invalid_argument("corio: add_done_callback() of an empty function");
     detail::add_task_callback(p_, [fn = std::move(fn), self = *this] { fn(self); });
   }
   std::string get_name() const { return detail::task_name(p_); }
@@ -148,7 +151,13 @@ class Task {
   };
   /// Waits for the task; returns its value (a copy; moved out when T is move-only) or
   /// rethrows its exception. Resumes on any worker. Does not suspend when already done.
-  Awaiter operator co_await() const noexcept { return Awaiter(p_); }
+  /// Throws std::runtime_error when the task would await itself (asyncio's RuntimeError).
+  Awaiter operator co_await() const {
+    if (p_ != nullptr && p_ == detail::t_current) {
+      throw std::runtime_error("corio: a task cannot await itself");
+    }
+    return Awaiter(p_);
+  }
 
  private:
   void check_done(const char* what) const {
@@ -209,6 +218,7 @@ struct FutureCore {
   bool retrieved = false;
   void claim(const char* what);
   bool try_claim() noexcept { return !claimed.exchange(true, std::memory_order_acq_rel); }
+  void unclaim() noexcept { claimed.store(false, std::memory_order_release); }
   void finish() noexcept { waiters.close(); }
   void cancel_with(const char* msg) noexcept;
 };
@@ -232,12 +242,18 @@ class Future {
  public:
   Future() : s_(std::make_shared<detail::FutureState<T>>()) {}
 
-  /// Completes the future. Throws InvalidStateError when it is already done.
+  /// Completes the future. Throws InvalidStateError when it is already done, and what
+  /// storing the value throws (the future then stays pending).
   template <class U = T>
   requires(!std::is_void_v<U>) void set_result(U&& v) const {
     const auto s = s_;  // Lifetime: see the class comment
     s->claim("set_result");
-    s->value.emplace(std::forward<U>(v));
+    try {
+      s->value.emplace(std::forward<U>(v));
+    } catch (...) {
+      s->unclaim();  // nothing was stored: the future stays pending, usable
+      throw;
+    }
     s->finish();
   }
   void set_result() const requires std::is_void_v<T> {

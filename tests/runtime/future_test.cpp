@@ -199,5 +199,23 @@ TEST(FutureTest, CopyableValueIsCopiedToEachAwaiter) {
   });
 }
 
+// --- found by review -------------------------------------------------------------------
+
+struct CopyThrows {
+  CopyThrows() = default;
+  CopyThrows(const CopyThrows&) { throw std::runtime_error("copy"); }
+  CopyThrows(CopyThrows&&) = default;
+};
+
+// Storing the value failed: the future is still pending, and can be completed or cancelled.
+TEST(FutureTest, SetResultWhoseCopyThrowsLeavesTheFuturePending) {
+  Future<CopyThrows> fut;
+  CopyThrows v;
+  EXPECT_THROW(fut.set_result(v), std::runtime_error);
+  EXPECT_FALSE(fut.done());
+  fut.set_result(CopyThrows{});
+  EXPECT_TRUE(fut.done());
+}
+
 }  // namespace
 }  // namespace corio

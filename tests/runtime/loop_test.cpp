@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -233,6 +234,47 @@ TEST(LoopTest, PendingCallbacksAreDroppedAtShutdownWithoutLeaking) {
     co_return;
   });
   EXPECT_EQ(ran.load(), 0);
+}
+
+// --- found by review: delays too long to add to the clock mean "never" --------------------
+
+TEST(LoopTest, SleepOfTheLongestDurationDoesNotReturnAtOnce) {
+  run_test([&]() -> Coro<void> {
+    co_await sleep(1s);  // the clock above 0: now + max used to wrap into the past
+    Task<void> t =
+        create_task([]() -> Coro<void> { co_await sleep(std::chrono::nanoseconds::max()); }());
+    co_await sleep(10s);
+    EXPECT_FALSE(t.done());
+    t.cancel();
+  });
+}
+
+TEST(LoopTest, CallLaterOfTheLongestDelayDoesNotFireAtOnce) {
+  bool fired = false;
+  run_test([&]() -> Coro<void> {
+    co_await sleep(1s);
+    TimerHandle h =
+        get_running_loop().call_later(std::chrono::nanoseconds::max(), [&] { fired = true; });
+    volatile double centuries = 1e10;  // seconds, out of int64_t's range in nanoseconds
+    TimerHandle h2 = get_running_loop().call_later(centuries, [&] { fired = true; });
+    TimerHandle h3 =
+        get_running_loop().call_at(std::numeric_limits<double>::infinity(), [&] { fired = true; });
+    co_await sleep(10s);
+    EXPECT_FALSE(fired);
+    h.cancel();
+    h2.cancel();
+    h3.cancel();
+  });
+  EXPECT_FALSE(fired);
+}
+
+TEST(LoopTest, CallLaterAndCallAtOfNaNThrow) {
+  run_test([&]() -> Coro<void> {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    EXPECT_THROW(get_running_loop().call_later(nan, [] {}), std::invalid_argument);
+    EXPECT_THROW(get_running_loop().call_at(nan, [] {}), std::invalid_argument);
+    co_return;
+  });
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -255,6 +256,34 @@ TEST(RuntimeTest, MultiThreadModeUsesEveryWorker) {
       },
       test::multi_thread(2));
   EXPECT_EQ(seen.size(), 2u);
+}
+
+// --- found by review -------------------------------------------------------------------
+
+TEST(RuntimeTest, SpawnOfAnAlreadyAwaitedCoroThrows) {
+  test::Watchdog dog(5s, "SpawnOfAnAlreadyAwaitedCoroThrows");
+  Runtime rt(test::single_thread());
+  rt.run([&]() -> Coro<void> {
+    Coro<int> c = []() -> Coro<int> { co_return 7; }();
+    EXPECT_EQ(co_await c, 7);
+    EXPECT_THROW(rt.spawn(std::move(c)), InvalidStateError);
+  }());
+}
+
+// asyncio cancels the concurrent future: the caller gets CancelledError, not a broken promise.
+TEST(RuntimeTest, RunCoroutineThreadsafeCancelledAtShutdownGivesCancelledError) {
+  test::Watchdog dog(10s, "RunCoroutineThreadsafeCancelledAtShutdownGivesCancelledError");
+  Runtime rt(test::single_thread());
+  std::atomic<bool> busy{false};
+  rt.spawn([](std::atomic<bool>& b) -> Coro<void> {  // keeps the only worker busy
+    b = true;
+    std::this_thread::sleep_for(200ms);
+    co_return;
+  }(busy));
+  while (!busy) std::this_thread::yield();
+  std::future<int> f = run_coroutine_threadsafe([]() -> Coro<int> { co_return 7; }(), rt);
+  rt.shutdown();
+  EXPECT_THROW(f.get(), CancelledError);
 }
 
 }  // namespace

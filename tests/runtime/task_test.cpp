@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -521,6 +522,25 @@ TEST(TaskTest, NewTaskStartsAfterTheCreatorSuspends) {
   });
   EXPECT_EQ(log.events(),
             (std::vector<std::string>{"creator before await", "child", "creator after await"}));
+}
+
+// --- found by review -------------------------------------------------------------------
+
+TEST(TaskTest, ATaskAwaitingItselfThrows) {
+  run_test(
+      [&]() -> Coro<void> {
+        Task<void> me = current_task();
+        EXPECT_THROW(co_await me, std::runtime_error);  // asyncio: RuntimeError
+      },
+      test::virtual_time(), 5s);
+}
+
+TEST(TaskTest, AddDoneCallbackOfAnEmptyFunctionThrows) {
+  run_test([&]() -> Coro<void> {
+    Task<int> t = create_task([]() -> Coro<int> { co_return 7; }());
+    EXPECT_THROW(t.add_done_callback(std::function<void(Task<int>)>{}), std::invalid_argument);
+    EXPECT_EQ(co_await t, 7);
+  });
 }
 
 }  // namespace

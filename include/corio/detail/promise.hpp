@@ -156,6 +156,8 @@ class [[nodiscard]] Coro {
   ~Coro() { destroy(); }
 
   bool valid() const noexcept { return static_cast<bool>(h_); }
+  /// Whether it was awaited (or run as a task) already: it cannot be started again.
+  bool started() const noexcept { return h_ && (h_.promise().flags_ & detail::kStarted) != 0; }
 
   class Awaiter {
    public:

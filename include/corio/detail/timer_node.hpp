@@ -2,7 +2,11 @@
 #pragma once
 
 #include <atomic>
+#include <cmath>
 #include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
 
 namespace corio::detail {
 
@@ -35,5 +39,23 @@ int timer_add(Timer* t, std::int64_t deadline);
 bool timer_remove(Timer* t) noexcept;
 /// The calling worker's clock in ns (virtual in virtual-time mode). Throws outside a worker.
 std::int64_t clock_now();
+
+/// now + delay (delay >= 0), saturating: a delay of nanoseconds::max() means "never", not
+/// a deadline wrapped into the past.
+inline std::int64_t deadline_after(std::int64_t now, std::int64_t delay) noexcept {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  return delay > kMax - now ? kMax : now + delay;
+}
+
+/// Seconds as nanoseconds, saturating (infinity is "never"). Throws std::invalid_argument
+/// for NaN, naming `what`.
+inline std::int64_t seconds_to_ns(double s, const char* what) {
+  if (std::isnan(s)) throw std::invalid_argument(std::string("corio: ") + what + "(NaN)");
+  constexpr double kLimit = 9.2e18;  // within int64_t's range
+  const double ns = s * 1e9;
+  if (ns >= kLimit) return std::numeric_limits<std::int64_t>::max();
+  if (ns <= -kLimit) return std::numeric_limits<std::int64_t>::min();
+  return static_cast<std::int64_t>(ns);
+}
 
 }  // namespace corio::detail
