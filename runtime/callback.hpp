@@ -14,10 +14,13 @@
 
 namespace corio::detail {
 
+class Worker;
+
 struct CallbackState : Runnable, Timer {
   std::function<void()> fn;
   double when = 0;
   std::shared_ptr<CallbackState> self_;
+  Worker* timer_owner = nullptr;  // call_later/call_at: whose heap holds it (set once)
 
   /// A new callback, already holding its queue reference.
   static std::shared_ptr<CallbackState> make(std::function<void()> fn);

@@ -83,7 +83,16 @@ std::int64_t clock_now() {
 }  // namespace detail
 
 void TimerHandle::cancel() noexcept {
-  if (s_) s_->cancelled.store(true, std::memory_order_release);
+  if (!s_) return;
+  s_->cancelled.store(true, std::memory_order_release);
+  // asyncio drops a cancelled callback, and what it captured, at once. The worker whose heap
+  // holds the timer takes it out now; another thread may not touch that heap, so there the
+  // timer goes (and frees the callback) at its deadline.
+  detail::Worker* w = detail::t_worker;
+  if (w != nullptr && s_->timer_owner == w && detail::timer_remove(s_.get())) {
+    s_->fn = nullptr;
+    s_->self_.reset();  // the heap's reference; ours keeps it alive
+  }
 }
 bool TimerHandle::cancelled() const noexcept {
   return s_ && s_->cancelled.load(std::memory_order_acquire);
@@ -123,6 +132,7 @@ TimerHandle Loop::call_at_ns(std::int64_t deadline, std::function<void()> fn) {
   cs->when = static_cast<double>(deadline) / 1e9;
   try {
     detail::timer_add(cs.get(), deadline);
+    cs->timer_owner = detail::t_worker;
   } catch (...) {
     cs->self_.reset();  // never queued: drop the queue's reference
     throw;

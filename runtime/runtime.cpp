@@ -17,6 +17,12 @@ void check_not_in_worker(const char* what) {
   if (t_worker != nullptr) throw std::runtime_error(std::string("corio: ") + what);
 }
 
+void check_not_in_worker_of(const Loop& loop, const char* what) {
+  if (t_worker != nullptr && &t_worker->shared().loop == &loop) {
+    throw std::runtime_error(std::string("corio: ") + what);
+  }
+}
+
 void check_open(Shared* s) {
   if (s->closed.load(std::memory_order_acquire)) {
     throw std::runtime_error("corio: the runtime is shut down; it takes no new tasks");

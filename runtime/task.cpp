@@ -291,6 +291,15 @@ void complete_task(PromiseBase* p) noexcept {
   // run on to other tasks' deadlines before shutdown cancels them. Set before the waiters
   // fire, so the thread in run() (which restarts the clock) comes after.
   if (p->flags_ & kIsMain) p->rt_->clock_paused.store(true, std::memory_order_release);
+  // asyncio: a task asked to cancel during the step in which it returned ends cancelled, as
+  // its cancel() promised (a raised exception stays what it was).
+  if (p->error_ == nullptr && take_cancel(p)) {
+    try {
+      throw_cancelled(p);
+    } catch (...) {
+      p->error_ = std::current_exception();
+    }
+  }
   if (p->error_) {
     try {
       std::rethrow_exception(p->error_);

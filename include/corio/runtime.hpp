@@ -29,12 +29,16 @@ struct Options {
   std::chrono::nanoseconds slow_step = std::chrono::milliseconds(100);
 };
 
+class Loop;
+
 namespace detail {
 class Shared;
 struct CallbackState;
 void spawn_external(Shared* s, TaskHeader* t);
 void block_until_done(TaskHeader* t);
 void check_not_in_worker(const char* what);
+/// Throws std::runtime_error naming `what` when called from a worker of loop's runtime.
+void check_not_in_worker_of(const Loop& loop, const char* what);
 /// Throws std::runtime_error when the runtime no longer takes new tasks.
 void check_open(Shared* s);
 }  // namespace detail
@@ -188,7 +192,8 @@ Coro<void> fulfil(Coro<T> c, std::shared_ptr<ThreadsafeResult<T>> r) {
 
 template <class T>
 std::future<T> run_coroutine_threadsafe(Coro<T> c, Runtime& rt) {
-  detail::check_not_in_worker("run_coroutine_threadsafe() from a worker of the runtime");
+  detail::check_not_in_worker_of(rt.loop(),
+                                 "run_coroutine_threadsafe() from a worker of the runtime");
   auto r = std::make_shared<detail::ThreadsafeResult<T>>();
   std::future<T> f = r->p.get_future();
   rt.spawn(detail::fulfil(std::move(c), std::move(r)));

@@ -47,6 +47,8 @@ void yield_current(std::coroutine_handle<> h) noexcept;
 /// A scheduled coroutine (asyncio.Task). A copyable handle: every copy refers to the same
 /// task; dropping every handle does not cancel it. Awaitable by any number of tasks.
 /// `Task<void>` can refer to a task of any result type (as current_task() returns).
+/// An empty Task (default-constructed, or current_task() outside a task) is not done and
+/// refuses cancel(); its other methods throw InvalidStateError.
 template <class T>
 class Task {
  public:
@@ -81,7 +83,7 @@ class Task {
     return detail::cancel_task(p_, msg.empty() ? nullptr : std::string(msg).c_str());
   }
   /// Done: it returned, raised, or was cancelled. Any thread.
-  bool done() const noexcept { return p_->waiters_.closed(); }
+  bool done() const noexcept { return p_ != nullptr && p_->waiters_.closed(); }
   /// Done by CancelledError.
   bool cancelled() const noexcept {
     return done() &&
@@ -90,6 +92,7 @@ class Task {
   /// The result; rethrows the task's exception (CancelledError if cancelled). Throws
   /// InvalidStateError when the task is not done.
   decltype(auto) result() const {
+    check_valid("result");
     check_done("result");
     detail::mark_retrieved(p_);
     if constexpr (std::is_void_v<T>) {
@@ -101,6 +104,7 @@ class Task {
   /// The task's exception (null when it returned). Throws InvalidStateError when not done,
   /// CancelledError when it was cancelled (as asyncio).
   std::exception_ptr exception() const {
+    check_valid("exception");
     check_done("exception");
     detail::mark_retrieved(p_);
     if (cancelled()) std::rethrow_exception(p_->error_);
@@ -109,11 +113,18 @@ class Task {
   /// Calls fn(task) on a worker once the task is done (at once, if it is). Any thread.
   /// Throws std::invalid_argument for an empty fn.
   void add_done_callback(std::function<void(Task)> fn) const {
+    check_valid("add_done_callback");
     if (!fn) throw std::invalid_argument("corio: add_done_callback() of an empty function");
     detail::add_task_callback(p_, [fn = std::move(fn), self = *this] { fn(self); });
   }
-  std::string get_name() const { return detail::task_name(p_); }
-  void set_name(std::string name) const { detail::set_task_name(p_, std::move(name)); }
+  std::string get_name() const {
+    check_valid("get_name");
+    return detail::task_name(p_);
+  }
+  void set_name(std::string name) const {
+    check_valid("set_name");
+    detail::set_task_name(p_, std::move(name));
+  }
 
   bool valid() const noexcept { return p_ != nullptr; }
   detail::PromiseBase* header() const noexcept { return p_; }
@@ -153,13 +164,18 @@ class Task {
   /// rethrows its exception. Resumes on any worker. Does not suspend when already done.
   /// Throws std::runtime_error when the task would await itself (asyncio's RuntimeError).
   Awaiter operator co_await() const {
-    if (p_ != nullptr && p_ == detail::t_current) {
+    check_valid("co_await");
+    if (p_ == detail::t_current) {
       throw std::runtime_error("corio: a task cannot await itself");
     }
     return Awaiter(p_);
   }
 
  private:
+  void check_valid(const char* what) const {
+    if (p_ == nullptr)
+      throw InvalidStateError(std::string("corio: Task::") + what + "() of an empty Task");
+  }
   void check_done(const char* what) const {
     if (!done()) throw InvalidStateError(std::string("corio: Task::") + what + "(): not done");
   }
@@ -215,7 +231,6 @@ struct FutureCore {
   WaitList waiters;
   std::exception_ptr error;
   bool cancelled = false;
-  bool retrieved = false;
   void claim(const char* what);
   bool try_claim() noexcept { return !claimed.exchange(true, std::memory_order_acq_rel); }
   void unclaim() noexcept { claimed.store(false, std::memory_order_release); }
@@ -281,7 +296,6 @@ class Future {
   /// The value; rethrows the error. Throws InvalidStateError when not done.
   decltype(auto) result() const {
     if (!done()) throw InvalidStateError("corio: Future::result(): not done");
-    s_->retrieved = true;
     if (s_->error) std::rethrow_exception(s_->error);
     if constexpr (!std::is_void_v<T>) return (*s_->value);
   }

@@ -414,5 +414,36 @@ TEST(CancelTest, CancelAfterCompletionIsANoOp) {
       test::multi_thread(2));
 }
 
+// asyncio (Task.__step): a cancel requested during the step in which the task returns makes
+// it end cancelled, not with its value.
+TEST(CancelTest, TaskCancelledDuringTheStepItReturnsInEndsCancelled) {
+  run_test([&]() -> Coro<void> {
+    Task<int> t = create_task([]() -> Coro<int> {
+      EXPECT_TRUE(current_task().cancel("late"));
+      co_return 1;
+    }());
+    try {
+      (void)co_await t;
+      ADD_FAILURE() << "returned its value";
+    } catch (const CancelledError& e) {
+      EXPECT_EQ(e.message(), "late");
+    }
+    EXPECT_TRUE(t.cancelled());
+  });
+}
+
+// A raised exception stays what it was.
+TEST(CancelTest, TaskCancelledDuringTheStepItRaisesInKeepsItsError) {
+  run_test([&]() -> Coro<void> {
+    Task<int> t = create_task([]() -> Coro<int> {
+      current_task().cancel();
+      throw std::logic_error("own error");
+      co_return 1;
+    }());
+    EXPECT_THROW(co_await t, std::logic_error);
+    EXPECT_FALSE(t.cancelled());
+  });
+}
+
 }  // namespace
 }  // namespace corio

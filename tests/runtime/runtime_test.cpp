@@ -286,5 +286,21 @@ TEST(RuntimeTest, RunCoroutineThreadsafeCancelledAtShutdownGivesCancelledError) 
   EXPECT_THROW(f.get(), CancelledError);
 }
 
+// asyncio lets a coroutine be submitted to another loop from inside a loop: only the target
+// runtime's own workers are refused (they could deadlock on the future).
+TEST(RuntimeTest, RunCoroutineThreadsafeFromAnotherRuntimesWorker) {
+  test::Watchdog dog(10s, "RunCoroutineThreadsafeFromAnotherRuntimesWorker");
+  Runtime other(test::single_thread());
+  Runtime rt(test::single_thread());
+  std::future<int> f;
+  rt.run([&]() -> Coro<void> {
+    f = run_coroutine_threadsafe([]() -> Coro<int> { co_return 7; }(), other);
+    EXPECT_THROW(run_coroutine_threadsafe([]() -> Coro<int> { co_return 7; }(), rt),
+                 std::runtime_error);
+    co_return;
+  }());
+  EXPECT_EQ(f.get(), 7);
+}
+
 }  // namespace
 }  // namespace corio

@@ -543,5 +543,19 @@ TEST(TaskTest, AddDoneCallbackOfAnEmptyFunctionThrows) {
   });
 }
 
+TEST(TaskTest, AnEmptyTaskThrowsInsteadOfCrashing) {
+  Task<int> t;
+  EXPECT_FALSE(t.valid());
+  EXPECT_FALSE(t.done());
+  EXPECT_FALSE(t.cancelled());
+  EXPECT_FALSE(t.cancel());
+  EXPECT_THROW((void)t.result(), InvalidStateError);
+  EXPECT_THROW((void)t.exception(), InvalidStateError);
+  EXPECT_THROW((void)t.get_name(), InvalidStateError);
+  EXPECT_THROW(t.set_name("x"), InvalidStateError);
+  EXPECT_THROW(t.add_done_callback([](Task<int>) {}), InvalidStateError);
+  run_test([&]() -> Coro<void> { EXPECT_THROW(co_await t, InvalidStateError); });
+}
+
 }  // namespace
 }  // namespace corio

@@ -543,6 +543,14 @@ auto to_thread(F f, Args... args) -> Coro<std::invoke_result_t<F&, Args&...>> {
       }
     } catch (const InvalidStateError&) {
       // Cancelled meanwhile: nobody wants the result.
+    } catch (...) {
+      // Storing the value threw (its move): that is the result (and it cannot escape into
+      // the blocking pool).
+      try {
+        fut.set_exception(std::current_exception());
+      } catch (...) {
+        // Cancelled meanwhile.
+      }
     }
   });
   co_return co_await fut;
