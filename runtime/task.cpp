@@ -341,7 +341,7 @@ void init_task(PromiseBase* p, std::coroutine_handle<> h, std::string name) noex
   init_new_task(p, h);
   if (!name.empty()) {
     try {
-      task_extra(p)->name = std::move(name);
+      set_task_name(p, std::move(name));
     } catch (...) {
     }
   }

@@ -21,7 +21,7 @@ TaskExtra* task_extra(TaskHeader* t) {
 std::string task_name(TaskHeader* t) {
   if (TaskExtra* x = t->extra_.load(std::memory_order_acquire)) {
     std::lock_guard g(x->mu);
-    if (!x->name.empty()) return x->name;
+    if (x->named) return x->name;
   }
   if (t->id_ == 0) return "Task";
   return "Task-" + std::to_string(t->id_);
@@ -31,6 +31,7 @@ void set_task_name(TaskHeader* t, std::string name) {
   TaskExtra* x = task_extra(t);
   std::lock_guard g(x->mu);
   x->name = std::move(name);
+  x->named = true;
 }
 
 }  // namespace corio::detail

@@ -11,7 +11,8 @@ namespace corio::detail {
 
 struct TaskExtra {
   std::mutex mu;           // guards the strings: set_name/cancel may come from any thread
-  std::string name;        // empty: the default "Task-N"
+  std::string name;        // when named: set_name("") names it "" (as asyncio)
+  bool named = false;      // false: the default "Task-N"
   std::string cancel_msg;  // message of the last cancel(msg)
 };
 

@@ -21,7 +21,9 @@ struct Options {
   /// the order they were set — the same interleaving every run, as asyncio.
   std::size_t threads = 0;
   /// Single-thread mode only: when no task is ready and nothing is in flight, the clock jumps
-  /// to the next timer, so `sleep(3600s)` takes microseconds.
+  /// to the next timer, so `sleep(3600s)` takes microseconds. A to_thread() job counts as in
+  /// flight until it returns: one that waits for a task which sleeps (through
+  /// run_coroutine_threadsafe) waits for ever, as the clock waits for it.
   bool virtual_time = false;
   /// Debug mode: warn about slow steps, never-awaited Coros, never-retrieved task exceptions.
   bool debug = false;
@@ -67,10 +69,12 @@ class Loop {
   /// Seconds on the loop's monotonic clock (virtual in virtual-time mode). Throws
   /// std::runtime_error when called outside the runtime's workers in virtual-time mode.
   double time() const;
-  /// Runs fn on the calling worker after the tasks and callbacks already ready (FIFO).
+  /// Runs fn after the tasks and callbacks already ready (FIFO), queued on the calling worker
+  /// (in multi-thread mode an idle worker may steal it, as it may any ready task).
   /// Worker threads only: throws std::runtime_error elsewhere (use call_soon_threadsafe).
   TimerHandle call_soon(std::function<void()> fn);
-  /// Runs fn on the calling worker once `delay` has passed. Worker threads only.
+  /// Runs fn once `delay` has passed; the calling worker's timer fires it and queues it as
+  /// call_soon does. Worker threads only.
   template <class Rep, class Period>
   TimerHandle call_later(std::chrono::duration<Rep, Period> delay, std::function<void()> fn) {
     return call_later_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(delay).count(),

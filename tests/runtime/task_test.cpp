@@ -557,5 +557,26 @@ TEST(TaskTest, AnEmptyTaskThrowsInsteadOfCrashing) {
   run_test([&]() -> Coro<void> { EXPECT_THROW(co_await t, InvalidStateError); });
 }
 
+TEST(TaskTest, SetNameOfTheEmptyStringNamesItSo) {
+  run_test([&]() -> Coro<void> {
+    Task<int> t = create_task([]() -> Coro<int> { co_return 1; }());
+    EXPECT_EQ(t.get_name(), "Task-2");
+    t.set_name("");
+    EXPECT_EQ(t.get_name(), "");  // asyncio: set_name(value) sets str(value)
+    co_await t;
+  });
+}
+
+TEST(TaskTest, AddDoneCallbackAfterShutdownThrows) {
+  Runtime rt(test::single_thread());
+  Task<int> kept = rt.run([]() -> Coro<Task<int>> {
+    Task<int> t = create_task([]() -> Coro<int> { co_return 7; }());
+    co_await t;
+    co_return t;
+  }());
+  rt.shutdown();
+  EXPECT_THROW(kept.add_done_callback([](Task<int>) {}), std::runtime_error);
+}
+
 }  // namespace
 }  // namespace corio
