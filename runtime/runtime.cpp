@@ -63,6 +63,9 @@ Runtime::~Runtime() {
 void Runtime::shutdown() {
   if (shared_->stopping.load(std::memory_order_acquire)) return;
   detail::check_not_in_worker("Runtime::shutdown() cannot be called from a worker");
+  // A second thread waits for the first one's shutdown, then finds it done.
+  std::lock_guard g(shared_->shutdown_mu);
+  if (shared_->stopping.load(std::memory_order_acquire)) return;
   shared_->closed.store(true, std::memory_order_release);
   // asyncio.run's _cancel_all_tasks, repeated until nothing is left: a task cancelled in the
   // first round may have created others before it finished.

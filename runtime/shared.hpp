@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include <corio/runtime.hpp>
@@ -60,6 +61,7 @@ class Shared {
   Runtime* runtime = nullptr;
   std::atomic<bool> stopping{false};
   std::atomic<bool> closed{false};  // no more spawns from outside
+  std::mutex shutdown_mu;           // one Runtime::shutdown() at a time (threads may race)
   /// Operations that will wake a task from outside the workers (to_thread jobs, and so on).
   /// Virtual time does not jump while any are pending.
   std::atomic<std::int64_t> external_pending{0};

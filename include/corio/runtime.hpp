@@ -135,7 +135,8 @@ class Runtime {
   }
 
   /// Cancels every task still alive, waits for them to finish and stops the workers.
-  /// Idempotent; called by the destructor.
+  /// Idempotent, and safe from several threads at once (each returns once it is done);
+  /// called by the destructor. Throws std::runtime_error from one of the runtime's workers.
   void shutdown();
 
   Loop& loop() noexcept;

@@ -302,5 +302,25 @@ TEST(RuntimeTest, RunCoroutineThreadsafeFromAnotherRuntimesWorker) {
   EXPECT_EQ(f.get(), 7);
 }
 
+TEST(RuntimeTest, ShutdownFromSeveralThreadsAtOnce) {
+  test::Watchdog dog(20s, "ShutdownFromSeveralThreadsAtOnce");
+  for (int round = 0; round < 20; ++round) {
+    Runtime rt(test::multi_thread(2));
+    for (int i = 0; i < 8; ++i) {
+      rt.spawn([]() -> Coro<void> { co_await sleep(3600s); }());
+    }
+    std::atomic<int> done{0};
+    std::vector<std::thread> ts;
+    for (int i = 0; i < 3; ++i) {
+      ts.emplace_back([&] {
+        rt.shutdown();
+        done.fetch_add(1);
+      });
+    }
+    for (auto& t : ts) t.join();
+    EXPECT_EQ(done.load(), 3);
+  }
+}
+
 }  // namespace
 }  // namespace corio
