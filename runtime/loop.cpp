@@ -84,15 +84,19 @@ std::int64_t clock_now() {
 
 void TimerHandle::cancel() noexcept {
   if (!s_) return;
-  s_->cancelled.store(true, std::memory_order_release);
+  // Lifetime: what the callback captured may own this handle; destroying it may destroy
+  // *this. Work through a reference of our own, and destroy the callback last.
+  std::shared_ptr<detail::CallbackState> s = s_;
+  s->cancelled.store(true, std::memory_order_release);
   // asyncio drops a cancelled callback, and what it captured, at once. The worker whose heap
   // holds the timer takes it out now; another thread may not touch that heap, so there the
   // timer goes (and frees the callback) at its deadline.
   detail::Worker* w = detail::t_worker;
-  if (w != nullptr && s_->timer_owner == w && detail::timer_remove(s_.get())) {
-    s_->fn = nullptr;
-    s_->self_.reset();  // the heap's reference; ours keeps it alive
-  }
+  if (w != nullptr && s->timer_owner == w && detail::timer_remove(s.get())) {
+    std::function<void()> fn = std::move(s->fn);
+    s->fn = nullptr;
+    s->self_.reset();  // the heap's reference
+  }                    // fn, then s: the callback's captures go here, after the last use of *this
 }
 bool TimerHandle::cancelled() const noexcept {
   return s_ && s_->cancelled.load(std::memory_order_acquire);

@@ -58,6 +58,29 @@ void destroy_task(TaskHeader* t) noexcept {
   t->resume_.destroy();  // the root frame (set by final_suspend). Lifetime: t is gone
 }
 
+/// Fixes how a finished task ended, just before its waiters are told. asyncio: a task asked
+/// to cancel during the step in which it returned ends cancelled, as its cancel() promised (a
+/// raised exception stays what it was). Taken as late as possible: a cancel from another
+/// thread that lands after this, before the close, still returns true, and the task ends with
+/// its value (waiters then see a task that swallowed the cancel).
+void settle_outcome(PromiseBase* p) noexcept {
+  if (p->error_ == nullptr && take_cancel(p)) {
+    try {
+      throw_cancelled(p);
+    } catch (...) {
+      p->error_ = std::current_exception();
+    }
+  }
+  if (p->error_) {
+    try {
+      std::rethrow_exception(p->error_);
+    } catch (const CancelledError&) {
+      p->outcome_flags_.fetch_or(kResultCancelled, std::memory_order_relaxed);
+    } catch (...) {
+    }
+  }
+}
+
 /// The run that saw the coroutine reach final_suspend: drop the scheduler's reference
 /// (complete_task fired the waiters and, on the task's own shard, unregistered it).
 /// `claimed`: the state bits the run holds (kRunning, and kScheduled for a first run),
@@ -86,6 +109,7 @@ void finish_run(TaskHeader* t, std::uint64_t claimed) noexcept {
 /// instruction (asyncio's done callbacks are the Join's node alone). A cancel racing in from
 /// the Join (a CAS) is overwritten: the task is done.
 void finish_quiet(TaskHeader* t) noexcept {
+  settle_outcome(static_cast<PromiseBase*>(t));
   if ((t->flags_ & kJoined) == 0) {
     t->waiters_.close_quiet();
     destroy_task(t);
@@ -271,6 +295,12 @@ bool cancel_task(TaskHeader* t, const char* msg) noexcept {
   } while (!t->state_.compare_exchange_weak(s, ns, std::memory_order_acq_rel,
                                             std::memory_order_relaxed));
   if ((ns & kScheduled) && !(s & kScheduled)) enqueue(t, -1);
+  // The task may have returned since the first look: once its waiters are told, a request
+  // still pending was never seen (settle_outcome takes it before the close). Take it back.
+  if (t->waiters_.closed() &&
+      (t->state_.fetch_and(~kCancelReq, std::memory_order_acq_rel) & kCancelReq) != 0) {
+    return false;
+  }
   return true;
 }
 
@@ -291,24 +321,8 @@ void complete_task(PromiseBase* p) noexcept {
   // run on to other tasks' deadlines before shutdown cancels them. Set before the waiters
   // fire, so the thread in run() (which restarts the clock) comes after.
   if (p->flags_ & kIsMain) p->rt_->clock_paused.store(true, std::memory_order_release);
-  // asyncio: a task asked to cancel during the step in which it returned ends cancelled, as
-  // its cancel() promised (a raised exception stays what it was).
-  if (p->error_ == nullptr && take_cancel(p)) {
-    try {
-      throw_cancelled(p);
-    } catch (...) {
-      p->error_ = std::current_exception();
-    }
-  }
-  if (p->error_) {
-    try {
-      std::rethrow_exception(p->error_);
-    } catch (const CancelledError&) {
-      p->outcome_flags_.fetch_or(kResultCancelled, std::memory_order_relaxed);
-    } catch (...) {
-    }
-  }
   if (p->shard_ != t_worker->index()) {
+    settle_outcome(p);
     p->waiters_.close();  // finish_run defers the removal to the shard's worker
     t_finish = Finish::kRun;
     return;
@@ -324,6 +338,7 @@ void complete_task(PromiseBase* p) noexcept {
   if (p->rt_->registry.remove(p) == quiet && !p->rt_->opts.debug) {
     t_finish = Finish::kQuiet;
   } else {
+    settle_outcome(p);
     p->waiters_.close();
     t_finish = Finish::kRun;
   }

@@ -803,5 +803,26 @@ TEST(TaskGroupTest, ASecondTaskWaitingOnTheGroupGetsInvalidStateError) {
       test::virtual_time(), 5s);
 }
 
+TEST(WaitForTest, TheLongestTimeoutNeverExpires) {
+  int v = run_test([]() -> Coro<int> {
+    co_await sleep(1ms);  // the clock past 0: now + max used to wrap into the past
+    Task<int> t = create_task(value_after(10ms, 7));
+    co_return co_await wait_for(t, std::chrono::nanoseconds::max());
+  });
+  EXPECT_EQ(v, 7);
+}
+
+TEST(WaitTest, TheLongestTimeoutWaitsForTheTasks) {
+  std::size_t done = run_test([]() -> Coro<std::size_t> {
+    co_await sleep(1ms);
+    std::vector<Task<int>> ts{create_task(value_after(10ms, 7))};
+    auto r =
+        co_await wait(ts, ReturnWhen::AllCompleted,
+                      std::optional<std::chrono::nanoseconds>(std::chrono::nanoseconds::max()));
+    co_return r.done.size();
+  });
+  EXPECT_EQ(done, 1u);
+}
+
 }  // namespace
 }  // namespace corio

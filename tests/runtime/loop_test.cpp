@@ -301,5 +301,25 @@ TEST(LoopTest, CancelledTimerReleasesItsCallbackAtOnce) {
   });
 }
 
+struct HandleOwner {
+  TimerHandle h;
+};
+
+// The callback holds the last reference to the object that holds its handle: cancelling
+// destroys the callback, the object and the handle cancel() was called on (ASan would see a
+// use after free if cancel() touched the handle afterwards).
+TEST(LoopTest, CancellingAHandleWhoseCallbackOwnsIt) {
+  run_test([]() -> Coro<void> {
+    auto o = std::make_shared<HandleOwner>();
+    std::weak_ptr<HandleOwner> weak = o;
+    HandleOwner* raw = o.get();
+    raw->h = get_running_loop().call_later(10s, [o] {});
+    o.reset();
+    raw->h.cancel();
+    EXPECT_TRUE(weak.expired());
+    co_return;
+  });
+}
+
 }  // namespace
 }  // namespace corio
