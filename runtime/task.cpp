@@ -58,12 +58,8 @@ void destroy_task(TaskHeader* t) noexcept {
   t->resume_.destroy();  // the root frame (set by final_suspend). Lifetime: t is gone
 }
 
-/// Fixes how a finished task ended, just before its waiters are told. asyncio: a task asked
-/// to cancel during the step in which it returned ends cancelled, as its cancel() promised (a
-/// raised exception stays what it was). Taken as late as possible: a cancel from another
-/// thread that lands after this, before the close, still returns true, and the task ends with
-/// its value (waiters then see a task that swallowed the cancel).
-void settle_outcome(PromiseBase* p) noexcept {
+/// settle_outcome's rare part, out of the way of the common one.
+[[gnu::cold, gnu::noinline]] void settle_outcome_slow(PromiseBase* p) noexcept {
   if (p->error_ == nullptr && take_cancel(p)) {
     try {
       throw_cancelled(p);
@@ -78,6 +74,18 @@ void settle_outcome(PromiseBase* p) noexcept {
       p->outcome_flags_.fetch_or(kResultCancelled, std::memory_order_relaxed);
     } catch (...) {
     }
+  }
+}
+
+/// Fixes how a finished task ended, just before its waiters are told. asyncio: a task asked
+/// to cancel during the step in which it returned ends cancelled, as its cancel() promised (a
+/// raised exception stays what it was). Taken as late as possible: a cancel from another
+/// thread that lands after this, before the close, still returns true, and the task ends with
+/// its value (waiters then see a task that swallowed the cancel).
+inline void settle_outcome(PromiseBase* p) noexcept {
+  if (p->error_ != nullptr || (p->state_.load(std::memory_order_relaxed) & kCancelReq) != 0)
+      [[unlikely]] {
+    settle_outcome_slow(p);
   }
 }
 
