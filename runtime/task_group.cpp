@@ -1,5 +1,6 @@
 // TaskGroup's shared state and as_completed's: callbacks on the children's WaitLists.
 #include <algorithm>
+#include <unordered_map>
 
 #include <corio/task.hpp>
 #include "runtime/spin_lock.hpp"
@@ -12,7 +13,8 @@ namespace corio::detail {
 class TaskGroupState {
  public:
   std::mutex mu;
-  std::vector<Task<void>> children;
+  // By task: a long-lived group (a server's connections) removes children in any order.
+  std::unordered_map<PromiseBase*, Task<void>> children;
   std::vector<std::exception_ptr> errors;
   std::size_t running = 0;
   bool aborting = false;
@@ -27,7 +29,8 @@ class TaskGroupState {
     {
       std::lock_guard g(mu);
       aborting = true;
-      snapshot = children;
+      snapshot.reserve(children.size());
+      for (const auto& [p, t] : children) snapshot.push_back(t);
     }
     for (auto& c : snapshot) c.cancel();
   }
@@ -41,8 +44,7 @@ void TaskGroupState::child_done(TaskGroupState& s, const Task<void>& task) noexc
   TaskHeader* to_wake = nullptr;
   {
     std::lock_guard g(s.mu);
-    auto it = std::find(s.children.begin(), s.children.end(), task);
-    if (it != s.children.end()) s.children.erase(it);
+    s.children.erase(p);
     if (failed) {
       mark_retrieved(p);
       s.errors.push_back(p->error_);
@@ -75,8 +77,8 @@ void task_group_add(const std::shared_ptr<TaskGroupState>& s, Task<void> t) {
     finished = s->finished;
     aborting = s->aborting;
     if (!finished) {
+      s->children.emplace(t.header(), t);  // may throw bad_alloc: then nothing changed
       ++s->running;
-      s->children.push_back(t);
     }
   }
   if (finished) {
@@ -92,7 +94,7 @@ void task_group_add(const std::shared_ptr<TaskGroupState>& s, Task<void> t) {
     {
       std::lock_guard g(s->mu);
       --s->running;
-      s->children.erase(std::find(s->children.begin(), s->children.end(), t));
+      s->children.erase(t.header());
     }
     t.cancel();
     throw;
