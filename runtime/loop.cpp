@@ -177,10 +177,9 @@ void add_task_callback(TaskHeader* t, std::function<void()> fn) {
     CallbackState* cs;
     Shared* rt;
   };
-  // Queued now, it would never run: nobody takes the inject queue any more.
-  if (t->rt_->stopping.load(std::memory_order_acquire)) {
-    throw std::runtime_error("corio: add_done_callback() after the runtime shut down");
-  }
+  // Nobody takes the queues any more: the callback would never run. Drop it rather than
+  // throw: destructors add done callbacks too (asyncio would raise 'Event loop is closed').
+  if (t->rt_->stopping.load(std::memory_order_acquire)) return;
   auto cs = CallbackState::make(std::move(fn));
   auto* node = new Node;
   node->cs = cs.get();

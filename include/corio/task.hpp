@@ -111,8 +111,9 @@ class Task {
     return p_->error_;
   }
   /// Calls fn(task) on a worker once the task is done (at once, if it is). Any thread.
-  /// Throws std::invalid_argument for an empty fn, std::runtime_error once the task's
-  /// runtime has shut down (a Task used after its Runtime was destroyed is undefined).
+  /// Throws std::invalid_argument for an empty fn. Once the task's runtime has shut down,
+  /// fn is dropped without running (no loop is left to run it; no exception, so that
+  /// destructors may call this). A Task used after its Runtime was destroyed is undefined.
   void add_done_callback(std::function<void(Task)> fn) const {
     check_valid("add_done_callback");
     if (!fn) throw std::invalid_argument("corio: add_done_callback() of an empty function");
