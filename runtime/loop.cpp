@@ -123,7 +123,7 @@ TimerHandle Loop::call_soon(std::function<void()> fn) {
 
 TimerHandle Loop::call_later_ns(std::int64_t delay_ns, std::function<void()> fn) {
   detail::Worker& w = detail::worker_or_throw("call_later");
-  return call_at_ns(detail::deadline_after(w.now(), delay_ns < 0 ? 0 : delay_ns), std::move(fn));
+  return call_at_ns(detail::deadline_after(w.now(), delay_ns), std::move(fn));
 }
 
 TimerHandle Loop::call_at(double when, std::function<void()> fn) {

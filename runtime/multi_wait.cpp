@@ -54,7 +54,7 @@ void MultiWait::await_suspend(std::coroutine_handle<> h) {
     // Set before any node is added: a node firing on another thread reads owner (the add's
     // lock orders it).
     Timer::kind = Timer::Kind::kMultiWait;
-    owner = timer_add(this, deadline_after(clock_now(), *timeout_ns_ < 0 ? 0 : *timeout_ns_));
+    owner = timer_add(this, deadline_after(clock_now(), *timeout_ns_));
     timer_armed_ = true;
   }
   for (std::size_t i = 0; i < n_; ++i) {

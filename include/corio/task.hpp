@@ -37,6 +37,11 @@ inline void mark_retrieved(TaskHeader* t) noexcept {
     t->outcome_flags_.fetch_or(kRetrieved, std::memory_order_relaxed);
   }
 }
+/// Throws InvalidStateError naming `what` for an empty Task.
+template <class T>
+void check_not_empty(const Task<T>& t, const char* what) {
+  if (!t.valid()) throw InvalidStateError(std::string("corio: ") + what + "() of an empty Task");
+}
 /// Budget (multi-thread mode): true when the running task has completed enough awaits
 /// without suspending that it should yield now, so that it cannot starve its worker.
 bool budget_exhausted() noexcept;
@@ -92,7 +97,7 @@ class Task {
   /// The result; rethrows the task's exception (CancelledError if cancelled). Throws
   /// InvalidStateError when the task is not done.
   decltype(auto) result() const {
-    check_valid("result");
+    detail::check_not_empty(*this, "Task::result");
     check_done("result");
     detail::mark_retrieved(p_);
     if constexpr (std::is_void_v<T>) {
@@ -104,7 +109,7 @@ class Task {
   /// The task's exception (null when it returned). Throws InvalidStateError when not done,
   /// CancelledError when it was cancelled (as asyncio).
   std::exception_ptr exception() const {
-    check_valid("exception");
+    detail::check_not_empty(*this, "Task::exception");
     check_done("exception");
     detail::mark_retrieved(p_);
     if (cancelled()) std::rethrow_exception(p_->error_);
@@ -115,16 +120,16 @@ class Task {
   /// fn is dropped without running (no loop is left to run it; no exception, so that
   /// destructors may call this). A Task used after its Runtime was destroyed is undefined.
   void add_done_callback(std::function<void(Task)> fn) const {
-    check_valid("add_done_callback");
+    detail::check_not_empty(*this, "Task::add_done_callback");
     if (!fn) throw std::invalid_argument("corio: add_done_callback() of an empty function");
     detail::add_task_callback(p_, [fn = std::move(fn), self = *this] { fn(self); });
   }
   std::string get_name() const {
-    check_valid("get_name");
+    detail::check_not_empty(*this, "Task::get_name");
     return detail::task_name(p_);
   }
   void set_name(std::string name) const {
-    check_valid("set_name");
+    detail::check_not_empty(*this, "Task::set_name");
     detail::set_task_name(p_, std::move(name));
   }
 
@@ -138,7 +143,9 @@ class Task {
     bool await_ready() const noexcept {
       return p_->waiters_.closed() && !detail::budget_exhausted();
     }
-    void await_suspend(std::coroutine_handle<> h) noexcept {
+    /// A task awaiting itself is never done: the check costs nothing where it is ready.
+    void await_suspend(std::coroutine_handle<> h) {
+      if (p_ == detail::t_current) throw std::runtime_error("corio: a task cannot await itself");
       if (!arm(p_->waiters_, h)) detail::yield_current(h);
     }
     decltype(auto) await_resume() const {
@@ -164,20 +171,14 @@ class Task {
   };
   /// Waits for the task; returns its value (a copy; moved out when T is move-only) or
   /// rethrows its exception. Resumes on any worker. Does not suspend when already done.
-  /// Throws std::runtime_error when the task would await itself (asyncio's RuntimeError).
+  /// Throws std::runtime_error when the task would await itself (asyncio's RuntimeError),
+  /// InvalidStateError for an empty Task.
   Awaiter operator co_await() const {
-    check_valid("co_await");
-    if (p_ == detail::t_current) {
-      throw std::runtime_error("corio: a task cannot await itself");
-    }
+    detail::check_not_empty(*this, "Task::co_await");
     return Awaiter(p_);
   }
 
  private:
-  void check_valid(const char* what) const {
-    if (p_ == nullptr)
-      throw InvalidStateError(std::string("corio: Task::") + what + "() of an empty Task");
-  }
   void check_done(const char* what) const {
     if (!done()) throw InvalidStateError(std::string("corio: Task::") + what + "(): not done");
   }

@@ -104,11 +104,6 @@ template <class T>
 void check_joinable(const Coro<T>& c) {
   check_startable(c);
 }
-/// Throws InvalidStateError naming `what` for an empty Task.
-template <class T>
-void check_not_empty(const Task<T>& t, const char* what) {
-  if (!t.valid()) throw InvalidStateError(std::string("corio: ") + what + "() of an empty Task");
-}
 template <class T>
 void check_joinable(const Task<T>& t) {
   check_not_empty(t, "gather");
@@ -526,7 +521,6 @@ auto to_thread(F f, Args... args) -> Coro<std::invoke_result_t<F&, Args&...>> {
     try {
       if constexpr (std::is_void_v<R>) {
         f(args...);
-        value.emplace();
       } else {
         value.emplace(f(args...));
       }

@@ -40,10 +40,11 @@ bool timer_remove(Timer* t) noexcept;
 /// The calling worker's clock in ns (virtual in virtual-time mode). Throws outside a worker.
 std::int64_t clock_now();
 
-/// now + delay (delay >= 0), saturating: a delay of nanoseconds::max() means "never", not
-/// a deadline wrapped into the past.
+/// now + delay, saturating: a delay of nanoseconds::max() means "never", not a deadline
+/// wrapped into the past; a negative delay means now.
 inline std::int64_t deadline_after(std::int64_t now, std::int64_t delay) noexcept {
   constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  if (delay <= 0) return now;
   return delay > kMax - now ? kMax : now + delay;
 }
 
