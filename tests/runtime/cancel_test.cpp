@@ -139,6 +139,36 @@ TEST(CancelTest, WaitForTaskCancelledBeforeItsFirstStepCancelsTheInnerTask) {
   EXPECT_EQ(ended_with_t, (Lines{"inner cancelled"}));
 }
 
+TEST(CancelTest, WaitForFutureCancelledBeforeItsFirstStepCancelsTheFuture) {
+  run_test([&]() -> Coro<void> {
+    Future<int> f;
+    auto t = create_task(wait_for(f, 2h));
+    EXPECT_TRUE(t.cancel());
+    EXPECT_THROW(co_await t, CancelledError);
+    EXPECT_TRUE(t.cancelled());
+    // asyncio: cancelling wait_for cancels what it waits for, at once, not at shutdown.
+    EXPECT_TRUE(f.cancelled());
+    EXPECT_DOUBLE_EQ(get_running_loop().time(), 0.0);
+  });
+}
+
+TEST(CancelTest, WaitForFutureCancelledBeforeItsFirstStepCancelsTheFutureOnTwoWorkers) {
+  // Whichever of wait_for's task and the task awaiting the future runs first, the cancel
+  // reaches the future.
+  run_test(
+      [&]() -> Coro<void> {
+        for (int i = 0; i < 500; ++i) {
+          Future<int> f;
+          auto t = create_task(wait_for(f, 2h));
+          EXPECT_TRUE(t.cancel());
+          EXPECT_THROW(co_await t, CancelledError);
+          EXPECT_TRUE(f.cancelled()) << "iteration " << i;
+          if (!f.cancelled()) break;
+        }
+      },
+      Options{.threads = 2});
+}
+
 TEST(CancelTest, CancelMessageReachesTheTaskAndItsAwaiter) {
   std::string seen_inside;
   run_test([&]() -> Coro<void> {

@@ -392,6 +392,21 @@ TEST(WaitTest, EmptyListThrows) {
   });
 }
 
+TEST(WaitTest, ATaskListedTwiceCountsOnce) {
+  run_test([]() -> Coro<void> {
+    Task<int> a = create_task(value_after(1s, 1));
+    Task<int> b = create_task(value_after(2s, 2));
+    const std::vector<Task<int>> only_a{a}, only_b{b}, b_then_a{b, a};
+    std::vector<Task<int>> abaa{a, b, a, a}, bab{b, a, b};
+    auto r = co_await wait(abaa, ReturnWhen::FirstCompleted);
+    EXPECT_DOUBLE_EQ(now(), 1.0);
+    EXPECT_TRUE(r.done == only_a);
+    EXPECT_TRUE(r.pending == only_b);
+    auto all = co_await wait(bab);
+    EXPECT_TRUE(all.done == b_then_a);  // list order, first occurrences
+  });
+}
+
 // --- as_completed -----------------------------------------------------------------------
 
 TEST(AsCompletedTest, YieldsTasksInCompletionOrder) {
@@ -419,6 +434,19 @@ TEST(AsCompletedTest, AlreadyDoneTasksComeFirst) {
     auto it = as_completed(ts);
     EXPECT_TRUE((co_await it.next()) == done);
     EXPECT_EQ((co_await it.next()).result(), 1);
+  });
+}
+
+TEST(AsCompletedTest, ATaskListedTwiceComesOnce) {
+  run_test([]() -> Coro<void> {
+    Task<int> a = create_task(value_after(2s, 2));
+    Task<int> b = create_task(value_after(1s, 1));
+    std::vector<Task<int>> aba{a, b, a};
+    auto it = as_completed(aba);
+    EXPECT_EQ(it.size(), 2u);
+    EXPECT_TRUE((co_await it.next()) == b);
+    EXPECT_TRUE((co_await it.next()) == a);
+    EXPECT_THROW(co_await it.next(), std::out_of_range);
   });
 }
 

@@ -2,6 +2,7 @@
 // to_thread, run_coroutine_threadsafe. Included by <corio/task.hpp>.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -12,6 +13,7 @@
 #include <stdexcept>
 #include <tuple>
 #include <type_traits>
+#include <unordered_set>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -159,6 +161,23 @@ JoinRef join_tuple(bool settled, A&... as) {
   return j;
 }
 
+/// Drops the second and later occurrences of a task, keeping the first ones in order (asyncio's
+/// wait() and as_completed() take a set).
+template <class T>
+void drop_duplicates(std::vector<Task<T>>& ts) {
+  std::vector<const void*> seen;
+  seen.reserve(ts.size());
+  for (const Task<T>& t : ts) seen.push_back(t.header());
+  std::sort(seen.begin(), seen.end());
+  if (std::adjacent_find(seen.begin(), seen.end()) == seen.end()) return;  // the usual case
+  std::unordered_set<const void*> taken;
+  std::vector<Task<T>> kept;
+  for (Task<T>& t : ts) {
+    if (taken.insert(t.header()).second) kept.push_back(std::move(t));
+  }
+  ts = std::move(kept);
+}
+
 template <class T>
 std::unique_ptr<MultiWait::Node[]> nodes_for(const std::vector<Task<T>>& ts) {
   std::unique_ptr<MultiWait::Node[]> nodes(new MultiWait::Node[ts.size()]);
@@ -302,10 +321,13 @@ template <class T, class Rep, class Period>
 Coro<T> wait_for(Coro<T> c, std::chrono::duration<Rep, Period> d) {
   return detail::cancel_in_body(detail::wait_for_task(create_task(std::move(c)), detail::to_ns(d)));
 }
-/// On expiry the future is cancelled.
+/// On expiry the future is cancelled; so it is when the awaiting task is cancelled, even
+/// before this wait_for's first step (the task that awaits the future then takes the cancel
+/// at its await of it, on whichever worker it first runs).
 template <class T, class Rep, class Period>
 Coro<T> wait_for(Future<T> f, std::chrono::duration<Rep, Period> d) {
-  return detail::wait_for_task(create_task(detail::await_future(std::move(f))), detail::to_ns(d));
+  return detail::cancel_in_body(detail::wait_for_task(
+      create_task(detail::cancel_in_body(detail::await_future(std::move(f)))), detail::to_ns(d)));
 }
 /// asyncio.timeout, as an expression: the same as wait_for(aw, d).
 template <class A, class Rep, class Period>
@@ -359,13 +381,15 @@ struct WaitResult {
 };
 
 /// asyncio.wait: waits until return_when holds or the timeout passes, and splits the tasks
-/// into done and pending. Never cancels them, never throws their exceptions. Throws
+/// into done and pending, each in list order; a task listed twice counts once (asyncio takes
+/// a set). Never cancels them, never throws their exceptions. Throws
 /// std::invalid_argument for an empty list, InvalidStateError for an empty Task in it.
 template <class T, class Rep = std::int64_t, class Period = std::nano>
 Coro<WaitResult<T>> wait(std::vector<Task<T>> ts, ReturnWhen when = ReturnWhen::AllCompleted,
                          std::optional<std::chrono::duration<Rep, Period>> timeout = {}) {
   if (ts.empty()) throw std::invalid_argument("corio: wait() of an empty list of tasks");
   for (const Task<T>& t : ts) detail::check_not_empty(t, "wait");
+  detail::drop_duplicates(ts);
   auto nodes = detail::nodes_for(ts);
   detail::WaitMode mode = when == ReturnWhen::FirstCompleted   ? detail::WaitMode::kFirst
                           : when == ReturnWhen::FirstException ? detail::WaitMode::kFirstException
@@ -424,16 +448,17 @@ class AsCompletedAwaiter final : public Park {
 }  // namespace detail
 
 /// asyncio.as_completed: `co_await it.next()` gives the next task to finish, in completion
-/// order, `size()` times. next() throws std::out_of_range past the end. Cancelling a task
-/// waiting in next() ends that wait only (no task is lost: it comes with the next call).
-/// Several tasks may wait in next() at once. The constructor throws InvalidStateError for
-/// an empty Task in the list.
+/// order, `size()` times (a task listed twice counts once, as asyncio takes a set). next() throws
+/// std::out_of_range past the end. Cancelling a task waiting in next() ends that wait only (no task
+/// is lost: it comes with the next call). Several tasks may wait in next() at once. The constructor
+/// throws InvalidStateError for an empty Task in the list.
 template <class T>
 class AsCompleted {
  public:
   explicit AsCompleted(std::vector<Task<T>> ts)
       : ts_(std::move(ts)), s_(std::make_unique<detail::AsCompletedState>()) {
     for (const Task<T>& t : ts_) detail::check_not_empty(t, "as_completed");
+    detail::drop_duplicates(ts_);
     for (auto& t : ts_) s_->tasks.push_back(t.header());
     detail::as_completed_arm(*s_);
   }
