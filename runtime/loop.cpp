@@ -16,7 +16,7 @@ namespace {}  // namespace
 void run_callback(Runnable* r) noexcept {
   auto* cs = static_cast<CallbackState*>(r);
   std::shared_ptr<CallbackState> keep = std::move(cs->self_);
-  if (cs->cancelled.load(std::memory_order_acquire)) return;
+  if (!cs->claim()) return;  // cancelled
   try {
     cs->fn();
   } catch (const std::exception& e) {
@@ -88,13 +88,17 @@ void TimerHandle::cancel() noexcept {
   // *this. Work through a reference of our own, and destroy the callback last.
   std::shared_ptr<detail::CallbackState> s = s_;
   s->cancelled.store(true, std::memory_order_release);
-  // asyncio drops a cancelled callback, and what it captured, at once. The worker whose heap
-  // holds the timer takes it out now; another thread may not touch that heap, so there the
-  // timer goes (and frees the callback) at its deadline.
+  // asyncio drops a cancelled callback, and what it captured, at once: on any thread, unless
+  // its run took it first (cancelling a callback that runs or ran changes nothing).
+  std::function<void()> fn;
+  if (s->claim()) {
+    fn = std::move(s->fn);
+    s->fn = nullptr;
+  }
+  // The worker whose heap holds the timer takes the entry out too; another thread may not
+  // touch that heap, so there the emptied entry goes at its deadline.
   detail::Worker* w = detail::t_worker;
   if (w != nullptr && s->timer_owner == w && detail::timer_remove(s.get())) {
-    std::function<void()> fn = std::move(s->fn);
-    s->fn = nullptr;
     s->self_.reset();  // the heap's reference
   }                    // fn, then s: the callback's captures go here, after the last use of *this
 }

@@ -52,7 +52,10 @@ class TimerHandle {
  public:
   TimerHandle() = default;
   explicit TimerHandle(std::shared_ptr<detail::CallbackState> s) : s_(std::move(s)) {}
-  /// Stops the callback from running if it has not run yet. Any thread; never throws.
+  /// Stops the callback from running if it has not started yet, and destroys it (what it
+  /// captured) at once. Any thread; never throws. A cancel from a thread other than the
+  /// worker that set a timer leaves the emptied timer entry in that worker's heap until its
+  /// deadline (only the owning worker touches its heap).
   void cancel() noexcept;
   bool cancelled() const noexcept;
   /// The scheduled time in loop.time() units (0 for call_soon handles).

@@ -1,6 +1,6 @@
 // Stress: cancellation racing everything it can race — completion (from a foreign thread and
-// from another worker), sleep expiry, and a Future being set. Whatever wins, the task ends
-// exactly once, its state agrees with what its awaiter saw, and nothing hangs or leaks.
+// from another worker), sleep expiry, a Future being set, and a callback's run. Whatever wins, the
+// task ends exactly once, its state agrees with what its awaiter saw, and nothing hangs or leaks.
 // CORIO_STRESS_ITERS sets the number of rounds.
 #include <gtest/gtest.h>
 
@@ -233,6 +233,60 @@ TEST(CancelStress, CancelRacesAFutureBeingSet) {
   EXPECT_EQ(tally.completed + tally.cancelled, static_cast<int>(rounds) * kTasks);
   std::printf("completed %d, cancelled %d, futures cancelled %d\n", tally.completed,
               tally.cancelled, futures_cancelled);
+}
+
+// Counts its destructions: a callback's captures must go exactly once, whoever wins.
+struct Probe {
+  explicit Probe(std::atomic<int>& freed) : freed(freed) {}
+  ~Probe() { ++freed; }
+  std::atomic<int>& freed;
+};
+
+TEST(CancelStress, CallbackCancelRacesItsRun) {
+  const std::size_t rounds = test::stress_iters(200);
+  constexpr int kCallbacks = 100;
+  Runtime rt(test::multi_thread());
+  test::Watchdog dog(120s, "CallbackCancelRacesItsRun");
+  int ran_total = 0;
+  for (std::size_t r = 0; r < rounds; ++r) {
+    std::vector<std::atomic<int>> ran(kCallbacks);
+    std::atomic<int> freed{0};
+    std::vector<TimerHandle> hs;
+    rt.run([&]() -> Coro<void> {
+      Loop& loop = get_running_loop();
+      for (int i = 0; i < kCallbacks; ++i) {
+        auto p = std::make_shared<Probe>(freed);
+        auto fn = [&ran, i, p] { ++ran[static_cast<std::size_t>(i)]; };
+        // Queued, and due now or within a few microseconds: the run races the cancels.
+        hs.push_back(i % 2 == 0 ? loop.call_soon(fn)
+                                : loop.call_later(std::chrono::microseconds(i % 7), fn));
+      }
+      // One canceller on a foreign thread, one a task on whichever worker takes it; each
+      // cancels every handle (a second cancel changes nothing).
+      Future<void> done;
+      std::thread foreign([&hs, done] {
+        for (auto& h : hs) h.cancel();
+        done.set_result();
+      });
+      auto cancel_all = [](std::vector<TimerHandle>& hs) -> Coro<void> {
+        for (std::size_t k = hs.size(); k-- > 0;) hs[k].cancel();
+        co_return;
+      };
+      co_await create_task(cancel_all(hs));
+      co_await done;
+      foreign.join();
+      co_await sleep(1ms);  // the due timers fire (and free what they hold)
+    }());
+    for (auto& h : hs) EXPECT_TRUE(h.cancelled());
+    hs.clear();
+    for (int i = 0; i < kCallbacks; ++i) {
+      const int n = ran[static_cast<std::size_t>(i)].load();
+      EXPECT_LE(n, 1) << "round " << r << " callback " << i;
+      ran_total += n;
+    }
+    EXPECT_EQ(freed.load(), kCallbacks) << "round " << r;
+  }
+  std::printf("ran %d of %zu\n", ran_total, rounds * kCallbacks);
 }
 
 }  // namespace

@@ -301,6 +301,47 @@ TEST(LoopTest, CancelledTimerReleasesItsCallbackAtOnce) {
   });
 }
 
+TEST(LoopTest, TimerCancelledFromAForeignThreadReleasesItsCallbackAtOnce) {
+  // Real time: with a virtual clock the idle worker would jump to the timer's deadline.
+  std::atomic<bool> expired_after_cancel{false};
+  run_test(
+      [&]() -> Coro<void> {
+        auto big = std::make_shared<std::vector<char>>(1 << 20);
+        std::weak_ptr<std::vector<char>> weak = big;
+        TimerHandle h = get_running_loop().call_later(3600s, [big] { (void)big; });
+        big.reset();
+        Future<void> fut;
+        std::thread th([&, fut] {
+          h.cancel();
+          expired_after_cancel = weak.expired();
+          fut.set_result();
+        });
+        co_await fut;
+        th.join();
+        EXPECT_TRUE(h.cancelled());
+      },
+      test::single_thread());
+  EXPECT_TRUE(expired_after_cancel);
+}
+
+TEST(LoopTest, CallSoonCancelledFromAForeignThreadNeverRunsAndReleasesItsCallback) {
+  std::atomic<int> ran{0};
+  run_test(
+      [&]() -> Coro<void> {
+        auto big = std::make_shared<int>(0);
+        std::weak_ptr<int> weak = big;
+        // Queued behind this step: the cancel lands before the worker gets to it.
+        TimerHandle h = get_running_loop().call_soon([&ran, big] { ran.fetch_add(1); });
+        big.reset();
+        std::thread th([&] { h.cancel(); });
+        th.join();
+        EXPECT_TRUE(weak.expired());
+        co_await sleep(0s);
+        EXPECT_EQ(ran.load(), 0);
+      },
+      test::single_thread());
+}
+
 struct HandleOwner {
   TimerHandle h;
 };
