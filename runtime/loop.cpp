@@ -17,8 +17,12 @@ void run_callback(Runnable* r) noexcept {
   auto* cs = static_cast<CallbackState*>(r);
   std::shared_ptr<CallbackState> keep = std::move(cs->self_);
   if (!cs->claim()) return;  // cancelled
+  // A callback runs once: what it captured goes when it returns, even while a TimerHandle
+  // lives on (a callback that holds its own handle would otherwise keep itself alive).
+  std::function<void()> fn = std::move(cs->fn);
+  cs->fn = nullptr;
   try {
-    cs->fn();
+    fn();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "corio: Exception in callback: %s\n", e.what());
   } catch (...) {

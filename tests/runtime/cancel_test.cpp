@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -167,6 +168,24 @@ TEST(CancelTest, WaitForFutureCancelledBeforeItsFirstStepCancelsTheFutureOnTwoWo
         }
       },
       Options{.threads = 2});
+}
+
+// A combinator body (kCancelInBody) cancelled before its first step whose first await finds
+// the future done ends cancelled without taking the value: it stays in the future.
+TEST(CancelTest, BodyCancelledBeforeItsFirstStepLeavesADoneFuturesValue) {
+  run_test([&]() -> Coro<void> {
+    Future<std::unique_ptr<int>> f;
+    f.set_result(std::make_unique<int>(5));
+    auto body = [](Future<std::unique_ptr<int>> f) -> Coro<std::unique_ptr<int>> {
+      co_return co_await f;
+    };
+    auto t = create_task(detail::cancel_in_body(body(f)));
+    EXPECT_TRUE(t.cancel());
+    EXPECT_THROW(co_await t, CancelledError);
+    EXPECT_TRUE(t.cancelled());
+    auto v = co_await f;  // move-only: the one awaiter that gets it
+    EXPECT_TRUE(v != nullptr && *v == 5);
+  });
 }
 
 TEST(CancelTest, CancelMessageReachesTheTaskAndItsAwaiter) {

@@ -362,5 +362,21 @@ TEST(LoopTest, CancellingAHandleWhoseCallbackOwnsIt) {
   });
 }
 
+// After its run a callback is gone too, even when it holds the object that holds its handle
+// (a cycle nothing else would break).
+TEST(LoopTest, CallbackThatOwnsItsHandleIsFreedOnceItRan) {
+  int ran = 0;
+  run_test([&]() -> Coro<void> {
+    auto o = std::make_shared<HandleOwner>();
+    std::weak_ptr<HandleOwner> weak = o;
+    HandleOwner* raw = o.get();
+    raw->h = get_running_loop().call_soon([o, &ran] { ++ran; });
+    o.reset();
+    co_await sleep(0s);
+    EXPECT_EQ(ran, 1);
+    EXPECT_TRUE(weak.expired());
+  });
+}
+
 }  // namespace
 }  // namespace corio

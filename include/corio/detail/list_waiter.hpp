@@ -22,7 +22,12 @@ class ListWaiter : public Park, public WaitNode {
   ~ListWaiter() = default;
   /// On resume: CancelledError if the cancel ended the wait, or arrived after the wake.
   void check_cancel() const {
-    if (task_ == nullptr) return;  // never suspended
+    if (task_ == nullptr) {
+      // Never suspended. A combinator body's first await, with a cancel from before its first
+      // step, ends here: throw before await_resume takes what it waited for.
+      take_start_cancel();
+      return;
+    }
     if (cancelled_) throw_cancelled(task_);
     check_cancel_on_resume(task_);
   }
