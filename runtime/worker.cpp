@@ -99,7 +99,7 @@ void Worker::schedule_woken(Runnable* r, bool lifo) {
     r = prev;
   }
   push_local(r);
-  note_stealable();
+  notify_pending_ = true;
 }
 
 void Worker::schedule_spawned(Runnable* r) {
@@ -108,19 +108,7 @@ void Worker::schedule_spawned(Runnable* r) {
     return;
   }
   if (!spawn_.push(r)) push_local(r);
-  note_stealable();
-  // A step that spawns in a loop serves thieves as it goes, cheaper than their forcing it.
-  publish_spawned();
-}
-
-void Worker::note_stealable() noexcept {
-  // The step's first work for others wakes a parked worker now, not when the step ends: the
-  // step may be long, and the woken worker can take the work without its owner (a forced
-  // steal). flush_notify() looks again at the end, for a worker that parked meanwhile.
-  if (!notify_pending_) {
-    notify_pending_ = true;
-    shared_.notify_work(true);
-  }
+  notify_pending_ = true;
 }
 
 std::int64_t Worker::now() const noexcept {
@@ -168,8 +156,7 @@ void Worker::run(Runnable* r) noexcept {
 }
 
 void Worker::flush_notify() noexcept {
-  // Two looks at the idle workers per step (its first push and its end), however many tasks
-  // the step made runnable.
+  // One look at the idle workers per step, however many tasks the step made runnable.
   if (notify_pending_) {
     notify_pending_ = false;
     shared_.notify_work(true);

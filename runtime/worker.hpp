@@ -99,8 +99,6 @@ class Worker {
   bool reap();
   bool drain_inbox();
   void park();
-  /// This step made work that other workers could take.
-  void note_stealable() noexcept;
   void flush_notify() noexcept;
   void arm_wake_read();
   std::optional<std::int64_t> next_timeout() noexcept;

