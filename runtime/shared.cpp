@@ -100,6 +100,7 @@ Shared::OutsideCall::OutsideCall(Shared& sh) noexcept
 void Shared::push_inject(Runnable* r) {
   OutsideCall call(*this);
   if (!inject.enqueue(r)) throw std::bad_alloc();
+  injected.store(true, std::memory_order_release);
   notify_work();
 }
 

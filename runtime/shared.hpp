@@ -54,6 +54,9 @@ class Shared {
   const bool single;  // single-thread mode: FIFO, no LIFO slot, no stealing
   std::vector<std::unique_ptr<Worker>> workers;
   moodycamel::ConcurrentQueue<Runnable*> inject;
+  // Set after every push_inject(), cleared by the single-thread worker before it drains the
+  // queue: its loop looks at this flag each round instead of at every producer's sub-queue.
+  std::atomic<bool> injected{false};
   Idle idle;
   Registry registry;
   BlockingPool blocking;

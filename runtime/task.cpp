@@ -198,6 +198,12 @@ void run_task(Runnable* r) noexcept {
     // cancel leave it to us meanwhile).
     claimed |= kScheduled;
     woken = true;
+  } else if ((t->flags_ & kYielded) != 0) {
+    // It yielded: its last run queued it without letting go, so, as for a first run, there
+    // is nothing to claim and nobody else queued it. Only this runner clears these bits.
+    t->flags_ &= static_cast<std::uint8_t>(~kYielded);
+    claimed = t->state_.load(std::memory_order_relaxed) & (kScheduled | kRunning);
+    woken = true;
   } else {
     s = t->state_.load(std::memory_order_relaxed);
     while (!t->state_.compare_exchange_weak(s, (s & ~(kScheduled | kWoken)) | kRunning,
@@ -229,7 +235,10 @@ void run_task(Runnable* r) noexcept {
       }
       if (t_yield) {
         t_yield = false;
-        requeue(t);
+        // Back of the queue still claimed: a yield needs no wake, and keeping kRunning keeps
+        // wake and cancel from queueing it a second time (a cancel is taken on resume).
+        t->flags_ |= kYielded;
+        w->schedule_woken(t, false);
         return;
       }
     } else if (t->park_ != nullptr) {

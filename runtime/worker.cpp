@@ -354,7 +354,9 @@ bool Worker::maintenance() {
     ring_->submit(true);
     any |= reap();
   }
-  if (shared_.single) {
+  if (shared_.single && shared_.injected.load(std::memory_order_relaxed) &&
+      shared_.injected.exchange(false, std::memory_order_acquire)) {
+    // Cleared before the drain: a push that lands after it sets the flag again.
     Runnable* r = nullptr;
     while (shared_.inject.try_dequeue(r)) {
       fifo_.push(r);

@@ -4,10 +4,12 @@
 //   A task is in at most one run queue (kScheduled) and is run by at most one worker at a
 //   time (kRunning): whoever sets kScheduled pushes it, whoever pops it sets kRunning. A new
 //   task is born kScheduled | kRunning: the queue hands it to one worker, which runs its
-//   first step without claiming it and clears both bits when the step ends.
+//   first step without claiming it and clears both bits when the step ends. A task that
+//   yields goes back to a queue still holding them (kYielded): its next run resumes it
+//   without a claim, as a first run does, and wake and cancel never queue it meanwhile.
 //   While suspended the task waits in exactly one Park; the event that completes the park
-//   calls wake() once, which sets kWoken. Only a run that observes kWoken resumes the
-//   coroutine, so spurious runs (for cancellation) never resume it twice.
+//   calls wake() once, which sets kWoken. Only a run that observes kWoken (or kYielded)
+//   resumes the coroutine, so spurious runs (for cancellation) never resume it twice.
 //   Fields without atomics (resume_, park_, flags_) belong to whoever holds kRunning.
 //   Whoever adds a node to waiters_ holds a reference to the task until the node fired or
 //   was removed; a gather's Join, which holds the reference a Task handle would, attaches
@@ -80,6 +82,9 @@ inline constexpr std::uint8_t kJoined = 1u << 3;    // a gather's Join holds the
 // body: gather() and wait_for() of a Coro, whose body must pass it on to the work they
 // already started (asyncio cancels a gather's children).
 inline constexpr std::uint8_t kCancelInBody = 1u << 4;
+// It yielded and waits in a run queue still claimed (kRunning held): its next run resumes it
+// without a CAS. Set and cleared by the runner; the queue hands it over.
+inline constexpr std::uint8_t kYielded = 1u << 6;
 inline constexpr std::uint8_t kIsMain = 1u << 7;  // the main task of a Runtime::run
 
 // outcome_flags_ bits (any thread).
