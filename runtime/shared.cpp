@@ -100,7 +100,8 @@ Shared::OutsideCall::OutsideCall(Shared& sh) noexcept
 void Shared::push_inject(Runnable* r) {
   OutsideCall call(*this);
   if (!inject.enqueue(r)) throw std::bad_alloc();
-  injected.store(true, std::memory_order_release);
+  // Only the single-thread worker reads it (the store would dirty Idle's line for nothing).
+  if (single) injected.store(true, std::memory_order_release);
   notify_work();
 }
 

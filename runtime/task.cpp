@@ -201,6 +201,7 @@ void run_task(Runnable* r) noexcept {
   } else if ((t->flags_ & kYielded) != 0) {
     // It yielded: its last run queued it without letting go, so, as for a first run, there
     // is nothing to claim and nobody else queued it. Only this runner clears these bits.
+    // kWoken cannot be set: a yield leaves no park, and only a park's completion wakes.
     t->flags_ &= static_cast<std::uint8_t>(~kYielded);
     claimed = t->state_.load(std::memory_order_relaxed) & (kScheduled | kRunning);
     woken = true;
