@@ -317,7 +317,7 @@ class Future {
       if (!arm(s_->waiters, h)) detail::yield_current(h);
     }
     decltype(auto) await_resume() const {
-      check_cancel();
+      check_cancel_or_start();  // the first await of wait_for(Future)'s body
       if (s_->error) std::rethrow_exception(s_->error);
       if constexpr (!std::is_void_v<T>) {
         if constexpr (std::is_copy_constructible_v<T>) {

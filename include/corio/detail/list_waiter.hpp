@@ -22,14 +22,19 @@ class ListWaiter : public Park, public WaitNode {
   ~ListWaiter() = default;
   /// On resume: CancelledError if the cancel ended the wait, or arrived after the wake.
   void check_cancel() const {
+    if (task_ == nullptr) return;  // never suspended
+    if (cancelled_) throw_cancelled(task_);
+    check_cancel_on_resume(task_);
+  }
+  /// As check_cancel(), for an await that may be the first of a combinator body: one that
+  /// never suspended throws for a cancel from before the body's first step, before
+  /// await_resume takes what it waited for (take_start_cancel).
+  void check_cancel_or_start() const {
     if (task_ == nullptr) {
-      // Never suspended. A combinator body's first await, with a cancel from before its first
-      // step, ends here: throw before await_resume takes what it waited for.
       take_start_cancel();
       return;
     }
-    if (cancelled_) throw_cancelled(task_);
-    check_cancel_on_resume(task_);
+    check_cancel();
   }
   TaskHeader* task_ = nullptr;
   bool cancelled_ = false;  // the cancel ended the wait: await_resume throws CancelledError
