@@ -31,10 +31,16 @@ struct CallbackState : Runnable, Timer {
   static std::shared_ptr<CallbackState> make(std::function<void()> fn);
   /// Frees a runnable that will never run (shutdown); tasks are left alone.
   static void discard(Runnable* r) noexcept;
-  /// Takes fn for its run or its cancel; false when the other one took it first.
-  bool claim() noexcept {
-    return !claimed.load(std::memory_order_relaxed) &&
-           !claimed.exchange(true, std::memory_order_acq_rel);
+  /// Takes fn, for its run or its cancel: empty when the other one took it first (make()
+  /// never holds an empty fn).
+  std::function<void()> take() noexcept {
+    if (claimed.load(std::memory_order_relaxed) ||
+        claimed.exchange(true, std::memory_order_acq_rel)) {
+      return {};
+    }
+    std::function<void()> f = std::move(fn);
+    fn = nullptr;
+    return f;
   }
 };
 

@@ -16,11 +16,10 @@ namespace {}  // namespace
 void run_callback(Runnable* r) noexcept {
   auto* cs = static_cast<CallbackState*>(r);
   std::shared_ptr<CallbackState> keep = std::move(cs->self_);
-  if (!cs->claim()) return;  // cancelled
   // A callback runs once: what it captured goes when it returns, even while a TimerHandle
   // lives on (a callback that holds its own handle would otherwise keep itself alive).
-  std::function<void()> fn = std::move(cs->fn);
-  cs->fn = nullptr;
+  std::function<void()> fn = cs->take();
+  if (!fn) return;  // cancelled
   try {
     fn();
   } catch (const std::exception& e) {
@@ -94,11 +93,7 @@ void TimerHandle::cancel() noexcept {
   s->cancelled.store(true, std::memory_order_release);
   // asyncio drops a cancelled callback, and what it captured, at once: on any thread, unless
   // its run took it first (cancelling a callback that runs or ran changes nothing).
-  std::function<void()> fn;
-  if (s->claim()) {
-    fn = std::move(s->fn);
-    s->fn = nullptr;
-  }
+  std::function<void()> fn = s->take();
   // The worker whose heap holds the timer takes the entry out too; another thread may not
   // touch that heap, so there the emptied entry goes at its deadline.
   detail::Worker* w = detail::t_worker;
