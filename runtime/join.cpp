@@ -2,6 +2,7 @@
 
 #include <new>
 #include <stdexcept>
+#include <utility>
 
 #include "runtime/shared.hpp"
 #include "runtime/worker.hpp"
@@ -115,11 +116,55 @@ void Join::free_deferred() noexcept {
   }
 }
 
+namespace {
+constexpr int kMaxNest = 32;
+constinit thread_local int t_nest = 0;
+}  // namespace
+
+int nested_depth() noexcept {
+  return t_nest;
+}
+
+bool Join::help() noexcept {
+  Worker* w = t_worker;
+  if (w == nullptr || w->shared().single || w->shared().opts.debug || t_nest >= kMaxNest) {
+    return false;
+  }
+  const TaskHeader* self = t_current;
+  ++t_nest;
+  std::uint64_t quiet = 0;
+  bool ran = false;
+  for (std::size_t k = n_; k > 0; --k) {
+    // asyncio: a gather whose task was cancelled cancels the children before they start,
+    // and one that failed is over for its task (the rest run on, from the queues).
+    if ((self->state_.load(std::memory_order_relaxed) & kCancelReq) != 0 ||
+        error_of(word_.load(std::memory_order_relaxed)) != 0) {
+      break;
+    }
+    Node& nd = nodes()[k - 1];
+    if (!nd.created || !w->take_spawned(nd.task)) break;
+    ran = true;
+    const NestedEnd end = run_nested(nd.task);
+    if (end == NestedEnd::kQuiet) ++quiet;
+    if (end == NestedEnd::kYielded || !w->spend_nest_budget()) break;
+  }
+  --t_nest;
+  if (quiet != 0) word_.fetch_sub(quiet, std::memory_order_acq_rel);
+  return ran;
+}
+
 bool Join::await_suspend(std::coroutine_handle<> h) noexcept {
+  const bool helped = help();
   task_ = t_current;
   std::uint64_t w = word_.load(std::memory_order_acquire);
   do {
-    if (ended(w)) return false;  // ended meanwhile: carry on without a switch
+    if (ended(w)) {
+      // Ended meanwhile: carry on without a switch. A cancel that came while help() ran
+      // children is raised here: without help the task would have parked, and the cancel
+      // reached it there (asyncio: its children cannot run before it suspends).
+      cancelled_ = helped && take_cancel(task_);
+      return false;
+    }
   } while (!word_.compare_exchange_weak(w, w | kArmed, std::memory_order_acq_rel,
                                         std::memory_order_acquire));
   suspended_ = true;
@@ -129,6 +174,7 @@ bool Join::await_suspend(std::coroutine_handle<> h) noexcept {
 
 void Join::await_resume() const {
   if (!suspended_) {
+    if (cancelled_) throw_cancelled(task_);
     // The children were done before a cancel could reach them (it came before the gather
     // task's first step): asyncio's gather ends cancelled.
     take_start_cancel();

@@ -52,6 +52,19 @@ class SpawnDeque {
     return true;
   }
 
+  /// Pushes item(0), ..., item(n - 1) in that order, skipping nullptrs, under one lock while
+  /// there is room. Returns the index of the first item it did not look at (n: all done).
+  template <class F>
+  std::size_t push_each(std::size_t n, F item) noexcept {
+    std::lock_guard g(lock_);
+    std::size_t i = 0;
+    for (; i < n && n_ < PrivateCapacity; ++i) {
+      if (T* x = item(i)) private_[n_++] = x;
+    }
+    hint_.store(n_, std::memory_order_relaxed);
+    return i;
+  }
+
   /// The newest item, or nullptr.
   T* pop() noexcept {
     {
@@ -63,6 +76,14 @@ class SpawnDeque {
       }
     }
     return public_.pop();
+  }
+
+  /// Pops item if it is the newest private item; false (nothing changed) otherwise.
+  bool pop_if(T* item) noexcept {
+    std::lock_guard g(lock_);
+    if (n_ == 0 || private_[n_ - 1] != item) return false;
+    hint_.store(--n_, std::memory_order_relaxed);
+    return true;
   }
 
   /// Serves a thief's request: moves the older half of the private items to the public

@@ -127,9 +127,9 @@ void finish_quiet(TaskHeader* t) noexcept {
   t->state_.store(kComplete | kRefOne, std::memory_order_relaxed);
   // As if still inside the step (as close() in complete_task is): the waiting task this
   // wakes goes to the LIFO slot, so fork-join code stays depth-first.
-  t_current = t;
+  TaskHeader* const running = std::exchange(t_current, t);
   t->waiters_.close_quiet();  // Lifetime: t may be gone (the Join frees it)
-  t_current = nullptr;
+  t_current = running;
 }
 
 /// Whether park p is bound to a worker other than w (only that one may touch what it waits
@@ -184,35 +184,25 @@ void resume(TaskHeader* t, Worker* w) noexcept {
 
 }  // namespace
 
-/// A worker runs a task: resume it if its park completed, deliver a pending cancel to its
-/// park otherwise. The caller popped it from a queue, so kScheduled is set.
-void run_task(Runnable* r) noexcept {
-  auto* t = static_cast<TaskHeader*>(r);
-  Worker* w = t_worker;
-  std::uint64_t claimed = kRunning;
+namespace {
+
+/// After a resume that did not finish the coroutine: a yield goes to the back of the queue
+/// still claimed (true: the run is over).
+[[gnu::always_inline]] inline bool requeue_if_yielded(TaskHeader* t, Worker* w) noexcept {
+  if (!t_yield) return false;
+  t_yield = false;
+  // Back of the queue still claimed: a yield needs no wake, and keeping kRunning keeps
+  // wake and cancel from queueing it a second time (a cancel is taken on resume).
+  t->flags_ |= kYielded;
+  w->schedule_woken(t, false);
+  return true;
+}
+
+/// The rest of a run holding `claimed`: resume the task if woken, deliver a pending cancel
+/// to its park, and end the run from the state as it is then.
+[[gnu::always_inline]] inline void drive(TaskHeader* t, Worker* w, std::uint64_t claimed,
+                                         bool woken, bool resumed) noexcept {
   std::uint64_t s;
-  bool woken;
-  if ((t->flags_ & kStarted) == 0) {
-    // First run: the task was born kScheduled | kRunning and the queue gave it to us alone,
-    // so there is nothing to claim. kScheduled stays set until this step ends (wake and
-    // cancel leave it to us meanwhile).
-    claimed |= kScheduled;
-    woken = true;
-  } else if ((t->flags_ & kYielded) != 0) {
-    // It yielded: its last run queued it without letting go, so, as for a first run, there
-    // is nothing to claim and nobody else queued it. Only this runner clears these bits.
-    // kWoken cannot be set: a yield leaves no park, and only a park's completion wakes.
-    t->flags_ &= static_cast<std::uint8_t>(~kYielded);
-    claimed = t->state_.load(std::memory_order_relaxed) & (kScheduled | kRunning);
-    woken = true;
-  } else {
-    s = t->state_.load(std::memory_order_relaxed);
-    while (!t->state_.compare_exchange_weak(s, (s & ~(kScheduled | kWoken)) | kRunning,
-                                            std::memory_order_acquire, std::memory_order_relaxed)) {
-    }
-    woken = (s & kWoken) != 0;
-  }
-  bool resumed = false;
   for (;;) {
     if (woken) {
       // A park bound to a worker (a timer's) is resumed there alone: its await_resume edits
@@ -234,14 +224,7 @@ void run_task(Runnable* r) noexcept {
         if (Join::has_deferred()) Join::free_deferred();
         return;
       }
-      if (t_yield) {
-        t_yield = false;
-        // Back of the queue still claimed: a yield needs no wake, and keeping kRunning keeps
-        // wake and cancel from queueing it a second time (a cancel is taken on resume).
-        t->flags_ |= kYielded;
-        w->schedule_woken(t, false);
-        return;
-      }
+      if (requeue_if_yielded(t, w)) return;
     } else if (t->park_ != nullptr) {
       s = t->state_.load(std::memory_order_acquire);
       if ((s & kCancelReq) && !(s & kWoken)) {
@@ -280,6 +263,65 @@ void run_task(Runnable* r) noexcept {
       }
     }
   }
+}
+
+}  // namespace
+
+/// A worker runs a task: resume it if its park completed, deliver a pending cancel to its
+/// park otherwise. The caller popped it from a queue, so kScheduled is set.
+void run_task(Runnable* r) noexcept {
+  auto* t = static_cast<TaskHeader*>(r);
+  std::uint64_t claimed = kRunning;
+  bool woken;
+  if ((t->flags_ & kStarted) == 0) {
+    // First run: the task was born kScheduled | kRunning and the queue gave it to us alone,
+    // so there is nothing to claim. kScheduled stays set until this step ends (wake and
+    // cancel leave it to us meanwhile).
+    claimed |= kScheduled;
+    woken = true;
+  } else if ((t->flags_ & kYielded) != 0) {
+    // It yielded: its last run queued it without letting go, so, as for a first run, there
+    // is nothing to claim and nobody else queued it. Only this runner clears these bits.
+    // kWoken cannot be set: a yield leaves no park, and only a park's completion wakes.
+    t->flags_ &= static_cast<std::uint8_t>(~kYielded);
+    claimed = t->state_.load(std::memory_order_relaxed) & (kScheduled | kRunning);
+    woken = true;
+  } else {
+    std::uint64_t s = t->state_.load(std::memory_order_relaxed);
+    while (!t->state_.compare_exchange_weak(s, (s & ~(kScheduled | kWoken)) | kRunning,
+                                            std::memory_order_acquire, std::memory_order_relaxed)) {
+    }
+    woken = (s & kWoken) != 0;
+  }
+  drive(t, t_worker, claimed, woken, false);
+}
+
+NestedEnd run_nested(TaskHeader* t) noexcept {
+  Worker* w = t_worker;
+  TaskHeader* const gatherer = std::exchange(t_current, t);
+  t->resume_.resume();
+  t_current = gatherer;
+  constexpr std::uint64_t claimed = kScheduled | kRunning;  // a first run's
+  if (const Finish f = t_finish; f != Finish::kNo) {
+    t_finish = Finish::kNo;
+    if (f == Finish::kQuiet) {
+      // Nobody but the Join holds it and nobody can take a reference any more (see
+      // complete_task), so nobody can cancel it or wait for it: done, the node unfired.
+      auto* p = static_cast<PromiseBase*>(t);
+      if (p->error_ == nullptr && (t->state_.load(std::memory_order_relaxed) & kCancelReq) == 0) {
+        t->state_.store(kComplete | kRefOne, std::memory_order_relaxed);
+        t->waiters_.close_unfired();
+        return NestedEnd::kQuiet;
+      }
+      finish_quiet(t);  // settles the cancel or error, fires the node
+    } else {
+      finish_run(t, claimed);
+    }
+    return NestedEnd::kFinished;
+  }
+  if (requeue_if_yielded(t, w)) return NestedEnd::kYielded;
+  drive(t, w, claimed, false, true);  // as run_task ends a first step that suspended
+  return NestedEnd::kSuspended;
 }
 
 void wake(TaskHeader* t, int owner) noexcept {
@@ -403,9 +445,8 @@ void schedule_joined(Join& j) noexcept {
     if (debug) t->outcome_flags_.store(debug, std::memory_order_relaxed);
   }
   sh.registry.add_group(&j, w->index());
-  for (std::size_t i = 0; i < n; ++i) {
-    if (j.created(i)) w->schedule_spawned(j.child(i));
-  }
+  w->schedule_spawned_each(
+      n, [&j](std::size_t i) -> Runnable* { return j.created(i) ? j.child(i) : nullptr; });
 }
 
 void spawn_external(Shared* sh, TaskHeader* t) {

@@ -9,6 +9,8 @@
 
 #include <corio/detail/cpu_relax.hpp>
 
+#include <corio/detail/join.hpp>
+
 #include "runtime/callback.hpp"
 #include "runtime/shared.hpp"
 
@@ -22,7 +24,7 @@ constexpr std::uint64_t kWakeTag = 1;  // user_data of the eventfd read that unp
 }  // namespace
 
 Worker::Worker(Shared& shared, std::uint32_t index)
-    : shared_(shared), index_(index), rng_(index * 2654435761u + 12345u) {
+    : shared_(shared), index_(index), single_(shared.single), rng_(index * 2654435761u + 12345u) {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) throw std::system_error(errno, std::system_category(), "corio: eventfd");
 }
@@ -115,13 +117,6 @@ std::int64_t Worker::now() const noexcept {
   return shared_.opts.virtual_time ? virtual_now_ : shared_.real_now();
 }
 
-bool Worker::budget_exhausted() noexcept {
-  if (shared_.single) return false;  // asyncio: a ready await never switches
-  if (--budget_ > 0) return false;
-  budget_ = kBudget;
-  return true;
-}
-
 // --- any thread ------------------------------------------------------------------------
 
 void Worker::post(Runnable* r) {
@@ -178,7 +173,11 @@ void Worker::loop_multi() {
         continue;
       }
     }
+    nest_budget_ = kNestBudget;  // only multi-thread mode nests
     run(r);
+    // A gather child that ended nested in the step may have fired the last node of a detached
+    // Join, queued for freeing outside any task (a finished task's own run frees them).
+    if (Join::has_deferred()) Join::free_deferred();
   }
 }
 
@@ -404,7 +403,10 @@ bool Worker::drain_inbox() {
     batch.swap(inbox_);
     inbox_nonempty_.store(false, std::memory_order_relaxed);
   }
-  for (Runnable* r : batch) run_runnable(r);
+  for (Runnable* r : batch) {
+    run_runnable(r);
+    if (Join::has_deferred()) Join::free_deferred();  // as after a step of loop_multi
+  }
   return !batch.empty();
 }
 

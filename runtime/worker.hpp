@@ -6,9 +6,11 @@
 // on this worker: cancellation of a park whose resource this worker owns), wake_fd_ (unpark).
 //
 // Invariants
-//   A runnable is in at most one queue. The LIFO slot and spawn_'s private part are never
-//   stolen, and the LIFO slot is never used in single-thread mode. Every pushed runnable is
-//   either visible to a thief or followed by notify_work(), so no work waits behind a parked
+//   A runnable is in at most one queue. spawn_ holds nothing but tasks that have not started
+//   (new ones, and new ones stolen from another worker's spawn_): a gatherer may take its own
+//   children back from it and run them nested (Join::help). The LIFO slot and spawn_'s private part
+//   are never stolen, and the LIFO slot is never used in single-thread mode. Every pushed runnable
+//   is either visible to a thief or followed by notify_work(), so no work waits behind a parked
 //   worker; spawn_'s private part goes public when a thief asks (before the owner's next
 //   task) or is taken by the thief when the owner does not answer, and a worker only parks
 //   once its own queues are empty.
@@ -59,10 +61,43 @@ class Worker {
   void schedule_woken(Runnable* r, bool lifo);
   /// A new task: onto the spawn deque (multi-thread) or the FIFO (single-thread).
   void schedule_spawned(Runnable* r);
+  /// schedule_spawned() of item(0), ..., item(n - 1) (nullptrs skipped), in that order.
+  template <class F>
+  void schedule_spawned_each(std::size_t n, F item) {
+    std::size_t i = 0;
+    if (!single_) {
+      i = spawn_.push_each(n, item);
+      notify_pending_ = true;
+    }
+    for (; i < n; ++i) {
+      Runnable* r = item(i);
+      if (r == nullptr) continue;
+      if (single_) {
+        fifo_.push(r);
+      } else {
+        push_local(r);
+      }
+    }
+  }
+  /// Takes r back from the spawn deque if it is the newest private item (serving a thief's
+  /// request first). Multi-thread mode.
+  bool take_spawned(Runnable* r) noexcept {
+    publish_spawned();
+    return spawn_.pop_if(r);
+  }
   std::int64_t now() const noexcept;
   TimerHeap& timers() noexcept { return timers_; }
-  bool budget_exhausted() noexcept;
+  bool budget_exhausted() noexcept {
+    if (single_) return false;  // asyncio: a ready await never switches
+    if (--budget_ > 0) return false;
+    budget_ = kBudget;
+    return true;
+  }
   void reset_budget() noexcept { budget_ = kBudget; }
+  /// Counts one child run nested in this step (Join::help); false once the step has run
+  /// kNestBudget of them, so that a fork-join tree cannot keep the worker from its timers,
+  /// I/O and queues for longer than that many children.
+  bool spend_nest_budget() noexcept { return --nest_budget_ > 0; }
 
   /// Frees the callbacks left in the queues; true when there were any. The worker's own
   /// thread once its loop ended, or any thread after join().
@@ -77,6 +112,7 @@ class Worker {
   static constexpr std::uint32_t kGlobalInterval = 61;  // check the inject queue this often
   static constexpr std::uint32_t kMaxLifoPolls = 3;
   static constexpr int kBudget = 128;
+  static constexpr int kNestBudget = 1024;
   static constexpr std::uint32_t kLocalCapacity = 256;
   static constexpr std::uint32_t kSpawnCapacity = 8192;
   static constexpr std::uint32_t kStealBatch = 32;
@@ -110,6 +146,7 @@ class Worker {
 
   Shared& shared_;
   const std::uint32_t index_;
+  const bool single_;  // Shared::single, at hand for the hot paths
   std::thread thread_;
 
   // Core
@@ -120,6 +157,7 @@ class Worker {
   std::uint32_t lifo_polls_ = 0;
   std::uint32_t tick_ = 0;
   int budget_ = kBudget;
+  int nest_budget_ = kNestBudget;
   bool searching_ = false;
   // The last forced steal (see steal()): from whom, in which of its steps, and how long to
   // wait before forcing that same step again.

@@ -260,7 +260,11 @@ Coro<T> await_future(Future<T> f) {
 }  // namespace detail
 
 /// Runs the awaitables concurrently and returns their results in argument order (asyncio
-/// gather). Each Coro becomes a task at once; Tasks are awaited as they are. A void result
+/// gather). Each Coro becomes a task at once; Tasks are awaited as they are. In multi-thread
+/// mode the awaiting task first runs the first steps of the children that no worker has
+/// taken yet inside its own step (they are tasks all the same: current_task(), all_tasks()
+/// and cancel() see them); single-thread mode runs them from the loop, in FIFO order after
+/// what was ready before, as asyncio does. A void result
 /// becomes std::monostate. The first exception (in time) is rethrown at once; the other
 /// tasks keep running. Cancelling the awaiting task cancels every child and raises
 /// CancelledError once they are done (or the first error, if one raised first); as a task of

@@ -5,14 +5,20 @@
 // Coro gets its node before it is scheduled, with a plain store (nobody else can see it yet);
 // a Task handed to gather gets it through WaitList::add. A node fires once, from the child's
 // complete_task(): it counts the child off word_, and the child that ends the wait wakes the
-// waiting task if that has parked. Fan-in therefore costs each child one RMW on word_.
+// waiting task if that has parked. Fan-in therefore costs each child one RMW on word_ —
+// except a child that help() ran inside the waiting task's step and that returned there
+// while only its Join held it: its node never fires, and help() counts all such children off
+// word_ with one RMW before the task tries to park.
 //
 // Invariants
 //   word_ = remaining children (bits 0-31) | index + 1 of the first child that raised (bits
 //   32-61, gather only; 0: none) | kDetached (bit 62: the owner let go) | kArmed (bit 63: the
 //   waiting task is parked here). The wait ends when remaining is 0 or an error is recorded.
 //   Exactly one party wakes the task: the child whose RMW ends the wait while kArmed is set.
-//   If the wait had ended before the task tried to park, it does not park.
+//   If the wait had ended before the task tried to park, it does not park. help() runs only
+//   children that are still unstarted on top of the calling worker's private spawn deque (a
+//   spawn deque holds nothing but unstarted tasks), so nobody else can be running them; the
+//   count it subtracts is of nodes that will never fire.
 //   Every node stays in its child's WaitList until it fires: the Join never removes one (so
 //   a child's list is edited by nobody but its close, see task_header.hpp). The Join is
 //   freed by release() when every node has fired, else after the step in which the last
@@ -111,6 +117,11 @@ class Join final : public Park {
   Node* nodes() const noexcept { return reinterpret_cast<Node*>(const_cast<Join*>(this) + 1); }
   static bool ended(std::uint64_t w) noexcept { return (w & kCountMask) == 0 || error_of(w) != 0; }
   static void fire(WaitNode* n) noexcept;
+  /// Runs the first step of each child still on top of the calling worker's private spawn
+  /// deque inside the waiting task's step (multi-thread mode, not debug mode, at most
+  /// kMaxNest levels deep), then counts off those that completed without firing. True when
+  /// it ran any.
+  bool help() noexcept;
   static void free(Join* j) noexcept;
 
   std::atomic<std::uint64_t> word_;
@@ -127,6 +138,10 @@ class Join final : public Park {
   // Detached Joins whose last node fired on this thread, freed after the step.
   static constinit thread_local Join* t_deferred;
 };
+
+/// How many gathering steps the calling thread runs children inside now (Join::help): 0
+/// outside a nested child. For tests and debugging.
+int nested_depth() noexcept;
 
 /// Schedules the children j created (attach_new), in index order, and registers them
 /// through j (one registry entry). Only inside a task (check_startable() made sure).

@@ -4,7 +4,9 @@
 //   A task is in at most one run queue (kScheduled) and is run by at most one worker at a
 //   time (kRunning): whoever sets kScheduled pushes it, whoever pops it sets kRunning. A new
 //   task is born kScheduled | kRunning: the queue hands it to one worker, which runs its
-//   first step without claiming it and clears both bits when the step ends. A task that
+//   first step without claiming it and clears both bits when the step ends. That worker may
+//   be running another task's step: a gatherer runs its children's first steps nested in its
+//   own (run_nested), with t_current set to the child meanwhile. A task that
 //   yields goes back to a queue still holding them (kYielded): its next run resumes it
 //   without a claim, as a first run does, and wake and cancel never queue it meanwhile.
 //   While suspended the task waits in exactly one Park; the event that completes the park
@@ -124,6 +126,16 @@ void run_runnable(Runnable* r) noexcept;
 /// park's owner: a park bound to a worker (a timer, a ring op) resumes on that worker, so its
 /// await_resume may touch the worker's timers and ring.
 void wake(TaskHeader* t, int owner = -1) noexcept;
+/// How a child's first step run by run_nested() ended.
+enum class NestedEnd : std::uint8_t {
+  kQuiet,      // returned a value while only its Join held it: complete, its node not fired
+  kFinished,   // finished otherwise: completed as any task, its node fired
+  kYielded,    // yielded: queued, still claimed (the worker wants its queues looked at)
+  kSuspended,  // parked: its first step ended as run_task ends one
+};
+/// Runs the first step of t, a gather's child that the calling worker just took back from its
+/// spawn deque (so still born claimed), inside the running task's step.
+NestedEnd run_nested(TaskHeader* t) noexcept;
 /// Schedules a new task (first run). From a worker: its local queue; else the inject queue.
 void schedule_new(TaskHeader* t);
 /// Requests cancellation; false if the task was already done.

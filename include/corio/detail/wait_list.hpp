@@ -105,6 +105,9 @@ class WaitList {
     fire_all(h);  // Lifetime: *this may be gone
   }
 
+  /// Closes a list whose nodes' owners count them off themselves: nothing fires.
+  void close_unfired() noexcept { head_.store(kClosed, std::memory_order_release); }
+
   bool closed() const noexcept {
     return (head_.load(std::memory_order_acquire) & ~kLocked) == kClosed;
   }
