@@ -175,7 +175,7 @@ class Bystanders {
 
 TEST(NestedStress, TreesAddUpWhileHandlesAreAwaitedAndSnapshotsTaken) {
   Counted::reset_counts();
-  const std::size_t rounds = test::stress_iters(4000, 8);
+  const std::size_t rounds = test::stress_iters(4000, 2);
   run_test(
       [rounds]() -> Coro<void> {
         Bystanders by(false);
@@ -203,7 +203,7 @@ TEST(NestedStress, TreesAddUpWhileHandlesAreAwaitedAndSnapshotsTaken) {
 
 TEST(NestedStress, CancelsFromEveryDirectionEndInCancelledError) {
   Counted::reset_counts();
-  const std::size_t rounds = test::stress_iters(4000, 8);
+  const std::size_t rounds = test::stress_iters(4000, 2);
   run_test(
       [rounds]() -> Coro<void> {
         Bystanders by(true);
