@@ -79,11 +79,11 @@ void destroy_task(TaskHeader* t) noexcept {
 
 /// Fixes how a finished task ended, just before its waiters are told. asyncio: a task asked
 /// to cancel during the step in which it returned ends cancelled, as its cancel() promised (a
-/// raised exception stays what it was). Taken as late as possible: a cancel from another
-/// thread that lands after this, before the close, still returns true, and the task ends with
-/// its value (waiters then see a task that swallowed the cancel).
+/// raised exception stays what it was). Called inside close() once the list is closing, with
+/// a seq_cst load: a cancel_task() whose request this misses sees the list closing and takes
+/// its request back (returns false), so cancel() returns true exactly when it counted.
 inline void settle_outcome(PromiseBase* p) noexcept {
-  if (p->error_ != nullptr || (p->state_.load(std::memory_order_relaxed) & kCancelReq) != 0)
+  if (p->error_ != nullptr || (p->state_.load(std::memory_order_seq_cst) & kCancelReq) != 0)
       [[unlikely]] {
     settle_outcome_slow(p);
   }
@@ -352,12 +352,16 @@ bool cancel_task(TaskHeader* t, const char* msg) noexcept {
     if (s & kComplete) return false;
     ns = s | kCancelReq;
     if ((s & (kScheduled | kRunning)) == 0) ns |= kScheduled;
-  } while (!t->state_.compare_exchange_weak(s, ns, std::memory_order_acq_rel,
+  } while (!t->state_.compare_exchange_weak(s, ns, std::memory_order_seq_cst,
                                             std::memory_order_relaxed));
   if ((ns & kScheduled) && !(s & kScheduled)) enqueue(t, -1);
-  // The task may have returned since the first look: once its waiters are told, a request
-  // still pending was never seen (settle_outcome takes it before the close). Take it back.
-  if (t->waiters_.closed() &&
+  // The task may have returned since the first look. Once its list is closing, settle_outcome
+  // has read (or is about to read) the state: if our request is still there, settle_outcome
+  // may miss it (it takes what it sees) — take it back; the task ends with its value. Both
+  // sides seq_cst: one of them sees the other (see WaitList::close(settle)). A request that
+  // was pending before ours belongs to an earlier cancel() that returned true, which
+  // settle_outcome reads: ours joined it and counts with it.
+  if ((s & kCancelReq) == 0 && t->waiters_.closing() &&
       (t->state_.fetch_and(~kCancelReq, std::memory_order_acq_rel) & kCancelReq) != 0) {
     return false;
   }
@@ -382,8 +386,7 @@ void complete_task(PromiseBase* p) noexcept {
   // fire, so the thread in run() (which restarts the clock) comes after.
   if (p->flags_ & kIsMain) p->rt_->clock_paused.store(true, std::memory_order_release);
   if (p->shard_ != t_worker->index()) {
-    settle_outcome(p);
-    p->waiters_.close();  // finish_run defers the removal to the shard's worker
+    p->waiters_.close([p] { settle_outcome(p); });  // finish_run defers the registry removal
     t_finish = Finish::kRun;
     return;
   }
@@ -398,8 +401,7 @@ void complete_task(PromiseBase* p) noexcept {
   if (p->rt_->registry.remove(p) == quiet && !p->rt_->opts.debug) {
     t_finish = Finish::kQuiet;
   } else {
-    settle_outcome(p);
-    p->waiters_.close();
+    p->waiters_.close([p] { settle_outcome(p); });
     t_finish = Finish::kRun;
   }
 }

@@ -87,6 +87,57 @@ TEST(CancelStress, ForeignThreadCancelRacesCompletion) {
   std::printf("completed %d, cancelled %d\n", tally.completed, tally.cancelled);
 }
 
+// Awaits nothing after its first step, so it cannot swallow a cancel: asyncio's cancel() returns
+// true exactly when the task will end cancelled (a cancel pending when the coroutine returns
+// cancels it).
+Coro<int> spin_then_return(int i, std::atomic<int>& started) {
+  ++started;
+  volatile int sink = 0;
+  for (int k = 0; k < (i * 37) % 400; ++k) sink = sink + k;
+  co_return i;
+}
+
+TEST(CancelStress, CancelReturnsTrueExactlyWhenTheTaskEndsCancelled) {
+  const std::size_t rounds = test::stress_iters(300);
+  constexpr int kTasks = 100;
+  Runtime rt(test::multi_thread());
+  test::Watchdog dog(120s, "CancelReturnsTrueExactlyWhenTheTaskEndsCancelled");
+  int cancelled = 0;
+  int completed = 0;
+  for (std::size_t r = 0; r < rounds; ++r) {
+    std::vector<Task<int>> ts;
+    std::atomic<int> started{0};
+    for (int i = 0; i < kTasks; ++i) ts.push_back(rt.spawn(spin_then_return(i, started)));
+    std::vector<char> said(kTasks);
+    // Each cancel lands somewhere around its task's end: before, during or after it.
+    std::thread canceller([&] {
+      while (started.load() == 0) std::this_thread::yield();
+      for (int i = 0; i < kTasks; ++i) {
+        volatile int sink = 0;
+        for (int k = 0; k < static_cast<int>((r * 131 + i * 17) % 300); ++k) sink = sink + k;
+        said[static_cast<std::size_t>(i)] = ts[static_cast<std::size_t>(i)].cancel() ? 1 : 0;
+      }
+    });
+    canceller.join();
+    rt.run([](std::vector<Task<int>> ts) -> Coro<void> {
+      for (Task<int>& t : ts) {
+        try {
+          (void)co_await t;
+        } catch (const CancelledError&) {
+        }
+      }
+    }(ts));
+    for (int i = 0; i < kTasks; ++i) {
+      const Task<int>& t = ts[static_cast<std::size_t>(i)];
+      EXPECT_EQ(said[static_cast<std::size_t>(i)] != 0, t.cancelled())
+          << "round " << r << " task " << i;
+      (t.cancelled() ? cancelled : completed) += 1;
+    }
+  }
+  EXPECT_GT(cancelled, 0);
+  EXPECT_GT(completed, 0);
+}
+
 TEST(CancelStress, CancelFromAnotherWorkerRacesCompletion) {
   const std::size_t rounds = test::stress_iters(200);
   constexpr int kTasks = 100;

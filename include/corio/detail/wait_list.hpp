@@ -1,8 +1,10 @@
 // WaitList: the callbacks to run once when a task or future completes.
 //
 // Invariants
-//   head_ holds one of: a node list (possibly empty) that is open; kClosed once close() ran.
-//   Bit 0 (kLocked) is set while one thread edits the list or while close() fires callbacks.
+//   head_ holds one of: a node list (possibly empty) that is open; kClosing | kLocked while
+//   close() settles the outcome; kClosed once close() settled it. Bit 0 (kLocked) is set while
+//   one thread edits the list or while close() settles and fires callbacks (nodes are 8-byte
+//   aligned: bits 0-2 are free).
 //   Every node added is fired exactly once by close(), or removed by remove(), never both.
 //   Callbacks fire in the order the nodes were added.
 //
@@ -80,6 +82,13 @@ class WaitList {
 
   /// Closes the list and fires every node in the order added. Called once.
   void close() noexcept {
+    close([] {});
+  }
+  /// close() that first, with the list already closing, calls settle() — which fixes what
+  /// the nodes will see. Whoever sees closing() after it wrote something (seq_cst both
+  /// sides) knows that settle() read it, or that it came too late for settle() to read.
+  template <class Settle>
+  void close(Settle settle) noexcept {
     std::uintptr_t h = head_.load(std::memory_order_relaxed);
     for (;;) {
       if (h & kLocked) {
@@ -87,13 +96,20 @@ class WaitList {
         h = head_.load(std::memory_order_relaxed);
         continue;
       }
-      if (head_.compare_exchange_weak(h, kClosed | kLocked, std::memory_order_acq_rel,
+      if (head_.compare_exchange_weak(h, kClosing | kLocked, std::memory_order_seq_cst,
                                       std::memory_order_relaxed)) {
         break;
       }
     }
+    settle();
+    head_.store(kClosed | kLocked, std::memory_order_release);  // closed(): done from here
     fire_all(h);
     head_.store(kClosed, std::memory_order_release);
+  }
+
+  /// Whether close() has begun (its settle() may be running): seq_cst, see close(settle).
+  bool closing() const noexcept {
+    return (head_.load(std::memory_order_seq_cst) & (kClosing | kClosed)) != 0;
   }
 
   /// close() for a list nobody else edits any more (no add or remove can come): the same,
@@ -115,6 +131,7 @@ class WaitList {
  private:
   static constexpr std::uintptr_t kLocked = 1;
   static constexpr std::uintptr_t kClosed = 2;
+  static constexpr std::uintptr_t kClosing = 4;  // with kLocked: close() runs settle()
 
   /// Fires the nodes of list h in the order they were added.
   static void fire_all(std::uintptr_t h) noexcept {
