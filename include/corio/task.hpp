@@ -83,7 +83,9 @@ class Task {
   }
 
   /// Asks the task to cancel: CancelledError is thrown at the co_await where it is
-  /// suspended (or its next one). Returns false when it is already done. Any thread.
+  /// suspended (or its next one). Returns false when it is already done (or so nearly that
+  /// its outcome is fixed); true means it will end cancelled unless it catches the
+  /// CancelledError. Any thread.
   bool cancel(std::string_view msg = {}) const noexcept {
     return detail::cancel_task(p_, msg.empty() ? nullptr : std::string(msg).c_str());
   }
