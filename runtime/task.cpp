@@ -5,6 +5,7 @@
 #include <mutex>
 #include <string>
 
+#include <corio/detail/cpu_relax.hpp>
 #include <corio/detail/join.hpp>
 #include <corio/task.hpp>
 #include "runtime/shared.hpp"
@@ -124,6 +125,8 @@ void finish_quiet(TaskHeader* t) noexcept {
     return;
   }
   // The Join's reference stays; the store is published by the Join node's RMW on its count.
+  // (No closing phase: a Join::cancel racing this end returns true and is overwritten, which
+  // nobody sees — the gather ends in CancelledError either way.)
   t->state_.store(kComplete | kRefOne, std::memory_order_relaxed);
   // As if still inside the step (as close() in complete_task is): the waiting task this
   // wakes goes to the LIFO slot, so fork-join code stays depth-first.
@@ -355,17 +358,19 @@ bool cancel_task(TaskHeader* t, const char* msg) noexcept {
   } while (!t->state_.compare_exchange_weak(s, ns, std::memory_order_seq_cst,
                                             std::memory_order_relaxed));
   if ((ns & kScheduled) && !(s & kScheduled)) enqueue(t, -1);
-  // The task may have returned since the first look. Once its list is closing, settle_outcome
-  // has read (or is about to read) the state: if our request is still there, settle_outcome
-  // may miss it (it takes what it sees) — take it back; the task ends with its value. Both
-  // sides seq_cst: one of them sees the other (see WaitList::close(settle)). A request that
-  // was pending before ours belongs to an earlier cancel() that returned true, which
-  // settle_outcome reads: ours joined it and counts with it.
-  if ((s & kCancelReq) == 0 && t->waiters_.closing() &&
-      (t->state_.fetch_and(~kCancelReq, std::memory_order_acq_rel) & kCancelReq) != 0) {
+  // The task may have returned since the first look. settle_outcome reads the state once the
+  // list is closing; both that read and our look at the list are seq_cst, so if we do not see
+  // the list closing, it will see our request: the task ends cancelled.
+  if (!t->waiters_.closing()) return true;
+  // Otherwise the outcome is being fixed: wait for it (a few loads and stores). A request
+  // still pending then was seen by nobody — take it back, ours or a concurrent cancel's that
+  // is about to find the same; if none is left, settle_outcome took one or the task ended
+  // without: answer with the outcome, so that every cancel() agrees with it.
+  while (!t->waiters_.closed()) cpu_relax();
+  if ((t->state_.fetch_and(~kCancelReq, std::memory_order_acq_rel) & kCancelReq) != 0) {
     return false;
   }
-  return true;
+  return (t->outcome_flags_.load(std::memory_order_relaxed) & kResultCancelled) != 0;
 }
 
 void release_task(TaskHeader* t) noexcept {

@@ -30,6 +30,7 @@ struct WaitNode {
   WaitNode* next = nullptr;
   Fn fn = nullptr;
 };
+static_assert(alignof(WaitNode) >= 8, "WaitList keeps its flags in a node pointer's low bits");
 
 class WaitList {
  public:
