@@ -1,7 +1,8 @@
 // SpawnDeque: the owner's order and the thieves' order (unit tests), and a stress test: one
-// owner pushes, pops and serves requests while thieves steal, ask and force; every item must
-// arrive exactly once with what the owner wrote into it (plain fields, so TSan checks that a
-// publish or a forced steal hands them over). CORIO_STRESS_ITERS sets the items per case.
+// owner pushes (one by one or a batch), pops (or takes back its newest item, as a gatherer
+// does) and serves requests while thieves steal, ask and force; every item must arrive exactly
+// once with what the owner wrote into it (plain fields, so TSan checks that a publish or a
+// forced steal hands them over). CORIO_STRESS_ITERS sets the items per case.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -81,6 +82,32 @@ TEST(SpawnDequeTest, ForcedStealTakesTheOlderHalfOldestFirst) {
   EXPECT_EQ(out[1], &it[1]);
 }
 
+TEST(SpawnDequeTest, PopIfTakesOnlyTheNewestPrivateItem) {
+  SpawnDeque<Item, 8, 8> d;
+  d.bind_owner();
+  Item a, b;
+  EXPECT_FALSE(d.pop_if(&a));  // empty
+  ASSERT_TRUE(d.push(&a));
+  ASSERT_TRUE(d.push(&b));
+  EXPECT_FALSE(d.pop_if(&a));  // not the newest: nothing changes
+  EXPECT_TRUE(d.pop_if(&b));
+  EXPECT_FALSE(d.pop_if(&b));
+  EXPECT_EQ(d.pop(), &a);
+  EXPECT_EQ(d.pop(), nullptr);
+}
+
+TEST(SpawnDequeTest, PushEachSkipsNullsAndStopsWhenFull) {
+  SpawnDeque<Item, 4, 4> d;
+  d.bind_owner();
+  Item it[6];
+  Item* src[6] = {&it[0], nullptr, &it[1], &it[2], &it[3], &it[4]};
+  // Room for four: it[0..3] go in; the index of the first item not looked at comes back.
+  EXPECT_EQ(d.push_each(6, [&src](std::size_t i) { return src[i]; }), 5u);
+  for (int i = 3; i >= 0; --i) EXPECT_EQ(d.pop(), &it[i]);
+  EXPECT_EQ(d.pop(), nullptr);
+  EXPECT_EQ(d.push_each(0, [&src](std::size_t i) { return src[i]; }), 0u);
+}
+
 TEST(SpawnDequeTest, FullPrivatePartRefusesAndPublishStopsAtFullPublicPart) {
   SpawnDeque<Item, 4, 2> d;
   Item it[6];
@@ -128,12 +155,27 @@ class Harness {
     std::size_t next = 0;
     while (!done()) {
       rng = rng * 1664525u + 1013904223u;
+      Item* batch[3];
+      std::size_t n = 0;
       for (std::uint32_t k = (rng >> 16) % 4; k > 0 && next < ledger_.size(); --k, ++next) {
-        Item* it = ledger_.make(next);
-        if (!d_.push(it)) deliver(it);
+        batch[n++] = ledger_.make(next);
+      }
+      if ((rng >> 20) & 1) {
+        // A gather's children: one lock for the lot; what does not fit is delivered.
+        for (std::size_t i = d_.push_each(n, [&batch](std::size_t i) { return batch[i]; }); i < n;
+             ++i) {
+          deliver(batch[i]);
+        }
+      } else {
+        for (std::size_t i = 0; i < n; ++i) {
+          if (!d_.push(batch[i])) deliver(batch[i]);
+        }
       }
       if (d_.publish_if_wanted()) publishes_.fetch_add(1, std::memory_order_relaxed);
-      if (Item* it = d_.pop()) {
+      // A gatherer takes back its newest child unless a thief got it; else the loop's pop.
+      if (n != 0 && ((rng >> 21) & 1) && d_.pop_if(batch[n - 1])) {
+        deliver(batch[n - 1]);
+      } else if (Item* it = d_.pop()) {
         deliver(it);
       } else if (next == ledger_.size()) {
         std::this_thread::yield();  // thieves hold the rest
