@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -147,6 +148,7 @@ TEST(WakeStress, RuntimeDestroyedWhileCallSoonThreadsafeReturns) {
 TEST(WakeStress, AWaitForResumesOnItsTimersWorker) {
   const int rounds = static_cast<int>(test::stress_iters(40000, 2));
   test::Watchdog dog(300s, "AWaitForResumesOnItsTimersWorker");
+  int timeouts = 0;
   run_test(
       [&]() -> Coro<void> {
         for (int r = 0; r < rounds; ++r) {
@@ -154,16 +156,34 @@ TEST(WakeStress, AWaitForResumesOnItsTimersWorker) {
             co_await sleep(0s);
             co_return 1;
           }());
-          Task<int> a = create_task(
-              [](Task<int> c) -> Coro<int> { co_return co_await wait_for(c, 5ms); }(child));
-          Task<int> b = create_task([](Task<int> c) -> Coro<int> { co_return co_await c; }(child));
+          // 5 ms: a timer left behind fires within the sleep below. A loaded machine (TSan)
+          // can run past it: then the wait times out and cancels the child, which is fine.
+          Task<int> a = create_task([](Task<int> c) -> Coro<int> {
+            try {
+              co_return co_await wait_for(c, 5ms);
+            } catch (const TimeoutError&) {
+              co_return -1;
+            }
+          }(child));
+          Task<int> b = create_task([](Task<int> c) -> Coro<int> {
+            try {
+              co_return co_await c;
+            } catch (const CancelledError&) {
+              co_return -1;
+            }
+          }(child));
           const int va = co_await a;
           const int vb = co_await b;
-          EXPECT_EQ(va + vb, 2);
+          if (va == -1) {
+            ++timeouts;
+          } else {
+            EXPECT_EQ(va + vb, 2);
+          }
         }
         co_await sleep(50ms);  // a timer left behind would fire now
       },
       test::multi_thread(2), 300s);
+  std::printf("timed out %d of %d\n", timeouts, rounds);
 }
 
 }  // namespace
