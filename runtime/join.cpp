@@ -2,7 +2,6 @@
 
 #include <new>
 #include <stdexcept>
-#include <utility>
 
 #include "runtime/shared.hpp"
 #include "runtime/worker.hpp"
