@@ -1,4 +1,5 @@
-// Coroutine frames come from mimalloc, through a small per-thread LIFO cache.
+// Coroutine frames come from mimalloc, through a small per-thread LIFO cache whose fast
+// paths are inline (include/corio/detail/frame_cache.hpp).
 //
 // Fork-join code frees a frame and allocates one of the same size right after, over and
 // over. mimalloc's free lists are sharded: a freed block is handed out again only once the
@@ -8,17 +9,17 @@
 // to mimalloc, whose thread-local free lists make the rest cheap and which takes back
 // blocks freed on another thread without a lock.
 //
-// Sanitizer builds use the ordinary allocator and no cache, so that ASan sees frame
-// overflows, use-after-free and leaks (CORIO_SYSTEM_FRAME_ALLOC).
+// Sanitizer builds use the ordinary allocator and no cache (the limit stays 0), so that
+// ASan sees frame overflows, use-after-free and leaks (CORIO_SYSTEM_FRAME_ALLOC).
 //
 // Invariants
-//   A cached block is free memory of mimalloc's, at least its class's size, owned by the
-//   thread whose cache holds it. A thread's cache is emptied when the thread exits.
+//   See frame_cache.hpp. A thread's limit becomes kPerClass when it first frees a frame
+//   (it then owns the cache) and 0 again when the thread exits, after the cache is emptied.
 #include <cstddef>
 #include <cstdint>
 #include <new>
 
-#include <corio/detail/task_header.hpp>
+#include <corio/detail/frame_cache.hpp>
 
 #ifndef CORIO_SYSTEM_FRAME_ALLOC
 #include <mimalloc.h>
@@ -26,13 +27,15 @@
 
 namespace corio::detail {
 
+constinit thread_local FrameCache t_frame_cache{};
+
 #ifdef CORIO_SYSTEM_FRAME_ALLOC
 
-void* frame_alloc(std::size_t n) {
+void* frame_alloc_slow(std::size_t n) {
   return ::operator new(n);
 }
 
-void frame_free(void* p, std::size_t n) noexcept {
+void frame_free_slow(void* p, std::size_t n) noexcept {
   (void)n;  // clang does not declare sized delete without -fsized-deallocation
   ::operator delete(p);
 }
@@ -41,77 +44,46 @@ void frame_free(void* p, std::size_t n) noexcept {
 
 namespace {
 
-constexpr std::size_t kGrain = 16;
-constexpr std::size_t kMaxCached = 1024;
-constexpr std::size_t kClasses = kMaxCached / kGrain;
 constexpr std::uint32_t kPerClass = 32;
-
-struct Block {
-  Block* next;
-};
-
-// Trivial, so that reaching it costs no TLS guard; FrameCacheOwner empties it at exit.
-struct FrameCache {
-  Block* head[kClasses];
-  std::uint32_t count[kClasses];
-  bool owned;  // this thread's FrameCacheOwner exists
-};
-constinit thread_local FrameCache t_cache{};
-
-std::size_t class_of(std::size_t n) noexcept {
-  return (n - 1) / kGrain;  // n in (16k, 16k + 16] -> k
-}
 
 struct FrameCacheOwner {
   ~FrameCacheOwner() {
-    FrameCache& c = t_cache;
-    for (std::size_t k = 0; k < kClasses; ++k) {
-      while (Block* b = c.head[k]) {
+    FrameCache& c = t_frame_cache;
+    c.limit = 0;  // frames freed later in this thread's exit go to mimalloc
+    for (std::size_t k = 0; k < FrameCache::kClasses; ++k) {
+      while (FrameCache::Block* b = c.head[k]) {
         c.head[k] = b->next;
         mi_free(b);
       }
-      c.count[k] = kPerClass;  // frames freed later in this thread's exit go to mimalloc
+      c.count[k] = 0;
     }
   }
 };
 
-[[gnu::noinline]] void own_cache() noexcept {
-  static thread_local FrameCacheOwner owner;
+bool own_cache() noexcept {
+  static thread_local FrameCacheOwner owner;  // Lifetime: destroyed at thread exit
   (void)owner;
-  t_cache.owned = true;
+  t_frame_cache.limit = kPerClass;
+  return true;
 }
 
 }  // namespace
 
-void* frame_alloc(std::size_t n) {
-  if (n <= kMaxCached) {
-    FrameCache& c = t_cache;
-    const std::size_t k = class_of(n);
-    if (Block* b = c.head[k]) {
-      c.head[k] = b->next;
-      --c.count[k];
-      return b;
-    }
-    // Round up to the class, so that any block of the class can serve any size in it.
-    n = (k + 1) * kGrain;
-  }
+void* frame_alloc_slow(std::size_t n) {
+  // Round up to the class, so that any block of the class can serve any size in it.
+  if (n <= FrameCache::kMaxCached) n = (FrameCache::class_of(n) + 1) * FrameCache::kGrain;
   void* p = mi_malloc(n);
   if (p == nullptr) throw std::bad_alloc();
   return p;
 }
 
-void frame_free(void* p, std::size_t n) noexcept {
-  if (n <= kMaxCached) {
-    FrameCache& c = t_cache;
-    const std::size_t k = class_of(n);
-    if (c.count[k] < kPerClass) {
-      if (!c.owned) own_cache();
-      auto* b = static_cast<Block*>(p);
-      b->next = c.head[k];
-      c.head[k] = b;
-      ++c.count[k];
-      return;
-    }
+void frame_free_slow(void* p, std::size_t n) noexcept {
+  // The first free of a thread that never owned its cache: own it (once), then cache.
+  static constinit thread_local bool t_owned = false;
+  if (n <= FrameCache::kMaxCached && !t_owned) {
+    t_owned = own_cache();
+    frame_free(p, n);
+    return;
   }
   mi_free(p);
 }

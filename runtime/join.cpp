@@ -16,9 +16,7 @@ Join* Join::make(std::size_t n, bool settled) {
     throw std::length_error("corio: gather() of 2^30 awaitables or more");
   }
   void* mem = frame_alloc(bytes_for(n));
-  Join* j = ::new (mem) Join(n, settled);
-  for (std::size_t i = 0; i < n; ++i) ::new (&j->nodes()[i]) Node{};
-  return j;
+  return ::new (mem) Join(n, settled);  // the nodes: see Node
 }
 
 void Join::release(Join* j) noexcept {
@@ -63,10 +61,8 @@ void Join::dispose(Join* j) noexcept {
 }
 
 void Join::attach(std::size_t i, PromiseBase* p) noexcept {
-  Node& nd = nodes()[i];
+  Node& nd = *::new (&nodes()[i]) Node{{}, this, p, false};
   nd.fn = &Join::fire;
-  nd.self = this;
-  nd.task = p;
   retain_task(p);
   if (!p->waiters_.add(&nd)) fire(&nd);  // done already: count it now
 }

@@ -38,16 +38,7 @@ void Registry::add(TaskHeader* t, std::size_t shard) noexcept {
   s.tasks.push_back(t);  // noexcept function: out of memory here terminates
 }
 
-void Registry::add_group(Join* j, std::size_t shard) noexcept {
-  Shard& s = shards_[shard];
-  std::lock_guard g(s.lock);
-  for (std::size_t i = 0; i < j->size(); ++i) {
-    if (!j->created(i)) continue;
-    TaskHeader* t = j->child(i);
-    t->id_ = next_id(s, shard);  // a gather's children are never named
-    t->shard_ = static_cast<std::uint16_t>(shard);
-    t->reg_index_ = kInGroup;
-  }
+void Registry::link_group(Shard& s, Join* j, std::size_t shard) noexcept {
   j->registry_.store(this, std::memory_order_relaxed);
   j->shard_ = static_cast<std::uint16_t>(shard);
   j->reg_index_ = static_cast<std::uint32_t>(s.groups.size());

@@ -50,10 +50,24 @@ class Registry {
   /// creation order on one worker; unique across shards), 0 for a task named at creation.
   /// Terminates if out of memory.
   void add(TaskHeader* t, std::size_t shard) noexcept;
-  /// Registers the children j created (attach_new) as one group entry on `shard` and
-  /// numbers them in index order. j stays registered until Join::free. Shard's worker only;
-  /// terminates if out of memory.
-  void add_group(Join* j, std::size_t shard) noexcept;
+  /// Registers the children j created (adopt_new) as one group entry on `shard` and
+  /// numbers them in index order, calling set_up(i) for each child i (with its fields set)
+  /// under the lock, so that it is ready before anyone can see it. j stays registered until
+  /// Join::free. Shard's worker only; terminates if out of memory.
+  template <class F>
+  void add_group(Join* j, std::size_t shard, F set_up) noexcept {
+    Shard& s = shards_[shard];
+    std::lock_guard g(s.lock);
+    for (std::size_t i = 0; i < j->size(); ++i) {
+      if (!j->created(i)) continue;
+      TaskHeader* t = j->child(i);
+      t->id_ = next_id(s, shard);  // a gather's children are never named
+      t->shard_ = static_cast<std::uint16_t>(shard);
+      t->reg_index_ = kInGroup;
+      set_up(i);
+    }
+    link_group(s, j, shard);
+  }
   /// Removes t (or, for a group's child, marks it done) in its shard; returns t's reference
   /// count as it was under the lock (once the lock is dropped, nobody can take a new
   /// reference through the registry). Called by the shard's worker.
@@ -127,6 +141,7 @@ class Registry {
     for_live_children(j, [&n](TaskHeader*) { ++n; });
     return n;
   }
+  void link_group(Shard& s, Join* j, std::size_t shard) noexcept;
   static void unlink_group(Shard& s, Join* j) noexcept {
     Join* last = s.groups.back();
     last->reg_index_ = j->reg_index_;

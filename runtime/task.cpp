@@ -397,7 +397,7 @@ void complete_task(PromiseBase* p) noexcept {
   }
   // Nobody can add or remove a node or take a reference any more when the only references
   // left are the scheduler's and a gather's Join's (which never edits the list after
-  // attach_new and hands out no handle): every other node owner holds a reference while its
+  // start_new and hands out no handle): every other node owner holds a reference while its
   // node is listed. The registry removal, done under the shard's lock while the count is read,
   // keeps all_tasks() from taking a new one. The quiet close waits for run_task: once the
   // Join's node fired the Join may free the frame, which must be suspended by then. Debug mode
@@ -444,16 +444,14 @@ void schedule_joined(Join& j) noexcept {
   Worker* w = t_worker;  // the caller runs a task (check_startable)
   Shared& sh = w->shared();
   const std::uint8_t debug = sh.opts.debug ? kDebugTask : 0;
-  const std::size_t n = j.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!j.created(i)) continue;
+  sh.registry.add_group(&j, w->index(), [&](std::size_t i) {
+    j.start_new(i);
     TaskHeader* t = j.child(i);
     t->rt_ = &sh;
     if (debug) t->outcome_flags_.store(debug, std::memory_order_relaxed);
-  }
-  sh.registry.add_group(&j, w->index());
+  });
   w->schedule_spawned_each(
-      n, [&j](std::size_t i) -> Runnable* { return j.created(i) ? j.child(i) : nullptr; });
+      j.size(), [&j](std::size_t i) -> Runnable* { return j.created(i) ? j.child(i) : nullptr; });
 }
 
 void spawn_external(Shared* sh, TaskHeader* t) {

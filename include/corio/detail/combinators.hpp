@@ -75,7 +75,7 @@ using awaited_t = typename awaited<A>::type;
 
 /// The result of a done child: moved out when gather made the task, copied otherwise.
 template <class T>
-result_t<T> take_result(PromiseBase* p, bool owned) {
+[[gnu::always_inline]] inline result_t<T> take_result(PromiseBase* p, bool owned) {
   mark_retrieved(p);
   if constexpr (std::is_void_v<T>) {
     p->rethrow_if_error();
@@ -112,12 +112,12 @@ void check_joinable(const Task<T>& t) {
 }
 
 /// Makes the awaitable child i of j: a Coro becomes a task (as create_task, the handle's
-/// reference going to j), scheduled by schedule_joined(); a Task is awaited as it is.
+/// reference going to j), set up and scheduled by schedule_joined(); a Task is awaited as
+/// it is.
 template <class T>
 void join_start(Join& j, std::size_t i, Coro<T>&& c) noexcept {
   auto h = c.release();
-  init_new_task(&h.promise(), h);
-  j.attach_new(i, &h.promise());
+  j.adopt_new(i, &h.promise(), h);
 }
 template <class T>
 void join_start(Join& j, std::size_t i, Task<T>&& t) noexcept {

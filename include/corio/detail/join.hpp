@@ -29,7 +29,7 @@
 //   counted child's result and error_. task_ is written before the release CAS that sets
 //   kArmed; the waker reads it after its acq_rel RMW saw kArmed.
 // Registration
-//   The children gather creates from Coros (attach_new) are not registered one by one for
+//   The children gather creates from Coros (adopt_new) are not registered one by one for
 //   all_tasks(): schedule_joined() registers the Join, once, on the calling worker's shard,
 //   and the registry reaches them through it (see registry.hpp). The entry goes when the
 //   Join is freed.
@@ -66,18 +66,24 @@ class Join final : public Park {
   /// Drops the children's references and frees j; j is not (or no longer) registered.
   static void dispose(Join* j) noexcept;
 
-  /// Child i is p, a task that nobody else can see yet: init_task() ran, schedule_new() has
-  /// not. Takes over the Task handle's reference.
-  void attach_new(std::size_t i, PromiseBase* p) noexcept {
+  /// Child i will be p, a Coro's frame suspended at its start (h) that gather turns into a
+  /// task: start_new(i) sets it up, from schedule_joined(). Nobody else can see p until then.
+  void adopt_new(std::size_t i, PromiseBase* p, std::coroutine_handle<> h) noexcept {
+    p->resume_ = h;
+    ::new (&nodes()[i]) Node{{}, nullptr, p, true};
+  }
+  /// Sets up child i, which adopt_new() gave, as a task (as create_task would, with the
+  /// reference a Task handle would hold going to the Join) and lists its node.
+  void start_new(std::size_t i) noexcept {
     Node& nd = nodes()[i];
+    PromiseBase* p = nd.task;
     nd.fn = &Join::fire;
     nd.self = this;
-    nd.task = p;
-    nd.created = true;
+    init_new_task(p, p->resume_);
     p->flags_ |= kJoined;
     p->waiters_.add_unpublished(&nd);
   }
-  /// Whether child i is one attach_new() made (gather created its task).
+  /// Whether child i is one adopt_new() gave (gather created its task).
   bool created(std::size_t i) const noexcept { return nodes()[i].created; }
   /// Child i is p, a task that may be running or done already. Takes a reference.
   void attach(std::size_t i, PromiseBase* p) noexcept;
@@ -98,10 +104,11 @@ class Join final : public Park {
 
  private:
   friend class Registry;
+  // Constructed by adopt_new() or attach(): every node is, before the Join is used.
   struct Node : WaitNode {
     Join* self = nullptr;
-    PromiseBase* task = nullptr;  // null until attached
-    bool created = false;         // attach_new: gather made the task (immutable once set)
+    PromiseBase* task = nullptr;
+    bool created = false;  // adopt_new: gather made the task (immutable once set)
   };
   static constexpr int kErrorShift = 32;
   static constexpr int kErrorBits = 30;
@@ -143,7 +150,7 @@ class Join final : public Park {
 /// outside a nested child. For tests and debugging.
 int nested_depth() noexcept;
 
-/// Schedules the children j created (attach_new), in index order, and registers them
+/// Schedules the children j created (adopt_new), in index order, and registers them
 /// through j (one registry entry). Only inside a task (check_startable() made sure).
 void schedule_joined(Join& j) noexcept;
 

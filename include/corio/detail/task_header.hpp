@@ -31,6 +31,7 @@
 #include <coroutine>
 #include <cstdint>
 
+#include <corio/detail/frame_cache.hpp>
 #include <corio/detail/wait_list.hpp>
 
 namespace corio::detail {
@@ -154,9 +155,6 @@ inline bool take_cancel(TaskHeader* t) noexcept {
 [[noreturn]] void throw_cancelled(TaskHeader* t);
 /// Reports a debug-mode warning for a Coro destroyed without being awaited.
 void report_never_awaited() noexcept;
-/// Frame allocation (mimalloc, or the system allocator in sanitizer builds).
-void* frame_alloc(std::size_t n);
-void frame_free(void* p, std::size_t n) noexcept;
 
 /// The task the calling worker runs now, or nullptr outside a task.
 extern constinit thread_local TaskHeader* t_current;
