@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -26,7 +27,9 @@ using namespace std::chrono_literals;
 
 // --- spawn + join ---------------------------------------------------------------------------
 
-inline corio::Coro<void> nothing() { co_return; }
+inline corio::Coro<void> nothing() {
+  co_return;
+}
 
 /// Creates n trivial tasks, then awaits each in creation order.
 inline corio::Coro<void> spawn_join(int n) {
@@ -123,6 +126,16 @@ inline corio::Coro<std::uint64_t> skynet(std::uint64_t id, int depth) {
   std::vector<std::uint64_t> r = co_await corio::gather(std::move(children));
   std::uint64_t sum = 0;
   for (std::uint64_t v : r) sum += v;
+  co_return sum;
+}
+
+/// The same with a fixed fan-out: the children in a std::array, the results in another.
+inline corio::Coro<std::uint64_t> skynet_array(std::uint64_t id, int depth) {
+  if (depth == 0) co_return id;
+  std::array<corio::Coro<std::uint64_t>, 10> children;
+  for (std::uint64_t i = 0; i < 10; ++i) children[i] = skynet_array(id * 10 + i, depth - 1);
+  std::uint64_t sum = 0;
+  for (std::uint64_t v : co_await corio::gather(std::move(children))) sum += v;
   co_return sum;
 }
 

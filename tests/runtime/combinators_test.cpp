@@ -1,10 +1,12 @@
-// The combinators, asyncio's way: gather (variadic and vector), gather_settled, wait_for,
+// The combinators, asyncio's way: gather (variadic, vector and array), gather_settled, wait_for,
 // timeout, shield, wait, as_completed, TaskGroup, to_thread, run_coroutine_threadsafe. Timing
 // and ordering on virtual time.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <cstdint>
 #include <future>
 #include <stdexcept>
 #include <string>
@@ -47,6 +49,8 @@ Coro<void> eternity() {
 double now() {
   return get_running_loop().time();
 }
+
+Task<int> empty_task();
 
 // --- gather -----------------------------------------------------------------------------
 
@@ -101,6 +105,67 @@ TEST(GatherTest, EmptyVectorGivesAnEmptyResult) {
   });
 }
 
+TEST(GatherTest, ArrayOfCorosAndArrayOfTasks) {
+  run_test([]() -> Coro<void> {
+    std::array<Coro<int>, 4> cs;
+    for (int i = 0; i < 4; ++i) {
+      cs[static_cast<std::size_t>(i)] = value_after(std::chrono::milliseconds(100 * (4 - i)), i);
+    }
+    std::array<int, 4> r = co_await gather(std::move(cs));
+    EXPECT_EQ(r, (std::array<int, 4>{0, 1, 2, 3}));
+    EXPECT_DOUBLE_EQ(now(), 0.4);  // concurrently: the longest, not the sum
+    for (const Coro<int>& c : cs) EXPECT_FALSE(c.valid());  // each became a task
+
+    std::array<Task<int>, 3> ts{create_task(value_after(10ms, 5)), create_task(value_after(0ms, 6)),
+                                create_task(value_after(20ms, 7))};
+    std::array<int, 3> r2 = co_await gather(ts);
+    EXPECT_EQ(r2, (std::array<int, 3>{5, 6, 7}));
+    EXPECT_EQ(ts[0].result(), 5);  // the tasks keep their results
+
+    std::array<Coro<void>, 2> vs{void_after(1ms), void_after(2ms)};
+    std::array<std::monostate, 2> rv = co_await gather(std::move(vs));
+    EXPECT_EQ(rv.size(), 2u);
+  });
+}
+
+TEST(GatherTest, EmptyArrayGivesAnEmptyResult) {
+  run_test([]() -> Coro<void> {
+    std::array<int, 0> r = co_await gather(std::array<Coro<int>, 0>{});
+    EXPECT_TRUE(r.empty());
+  });
+}
+
+Coro<int> counted(int& started, int v) {
+  ++started;
+  co_return v;
+}
+
+TEST(GatherTest, AnArrayWithAnEmptyCoroThrowsBeforeStartingAny) {
+  run_test([]() -> Coro<void> {
+    int started = 0;
+    std::array<Coro<int>, 3> cs{counted(started, 1), Coro<int>{}, counted(started, 3)};
+    EXPECT_THROW(co_await gather(std::move(cs)), InvalidStateError);
+    co_await sleep(0s);
+    EXPECT_EQ(started, 0);
+    std::array<Task<int>, 2> ts{create_task(value_after(0ms, 1)), empty_task()};
+    EXPECT_THROW(co_await gather(ts), InvalidStateError);
+  });
+}
+
+TEST(GatherTest, ArrayFormRaisesTheFirstException) {
+  run_test([]() -> Coro<void> {
+    std::array<Coro<int>, 3> cs{value_after(3s, 1), fail_after(1s, "first"),
+                                fail_after(2s, "second")};
+    try {
+      co_await gather(std::move(cs));
+      ADD_FAILURE() << "no exception";
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "first");
+    }
+    EXPECT_DOUBLE_EQ(now(), 1.0);
+  });
+}
+
 TEST(GatherTest, FirstExceptionIsRaisedAtOnceAndTheOthersKeepRunning) {
   run_test([]() -> Coro<void> {
     Task<int> slow = create_task(value_after(5s, 1));
@@ -118,18 +183,26 @@ TEST(GatherTest, FirstExceptionIsRaisedAtOnceAndTheOthersKeepRunning) {
 }
 
 TEST(GatherTest, CancellingTheAwaitingTaskCancelsEveryChild) {
-  run_test([]() -> Coro<void> {
-    Task<int> a = create_task(value_after(1h, 1));
-    Task<int> b = create_task(value_after(2h, 2));
-    auto waiter = [](Task<int> a, Task<int> b) -> Coro<void> { co_await gather(a, b); };
-    Task<void> w = create_task(waiter(a, b));
-    co_await sleep(1s);
-    w.cancel();
-    EXPECT_THROW(co_await w, CancelledError);
-    EXPECT_TRUE(a.cancelled());
-    EXPECT_TRUE(b.cancelled());
-    EXPECT_DOUBLE_EQ(now(), 1.0);
-  });
+  using Waiter = Coro<void> (*)(Task<int>, Task<int>);
+  const Waiter variadic = [](Task<int> a, Task<int> b) -> Coro<void> { co_await gather(a, b); };
+  const Waiter array = [](Task<int> a, Task<int> b) -> Coro<void> {
+    // Named: g++ 12 destroys a braced temporary in a co_await expression twice.
+    std::array<Task<int>, 2> ts{a, b};
+    co_await gather(ts);
+  };
+  for (Waiter waiter : {variadic, array}) {
+    run_test([waiter]() -> Coro<void> {
+      Task<int> a = create_task(value_after(1h, 1));
+      Task<int> b = create_task(value_after(2h, 2));
+      Task<void> w = create_task(waiter(a, b));
+      co_await sleep(1s);
+      w.cancel();
+      EXPECT_THROW(co_await w, CancelledError);
+      EXPECT_TRUE(a.cancelled());
+      EXPECT_TRUE(b.cancelled());
+      EXPECT_DOUBLE_EQ(now(), 1.0);
+    });
+  }
 }
 
 TEST(GatherTest, FactorialExampleMatchesAsyncioEveryRun) {
@@ -153,6 +226,26 @@ TEST(GatherTest, WorksAcrossWorkers) {
         for (int i = 0; i < 1000; ++i) cs.push_back(value_after(0ms, i));
         std::vector<int> r = co_await gather(std::move(cs));
         for (int i = 0; i < 1000; ++i) EXPECT_EQ(r[static_cast<std::size_t>(i)], i);
+      },
+      test::multi_thread());
+}
+
+// A tree of gathers over arrays, on all workers: every child runs once and the sums add up.
+Coro<std::uint64_t> tree_sum(std::uint64_t id, int depth) {
+  if (depth == 0) co_return id;
+  std::array<Coro<std::uint64_t>, 10> children;
+  for (std::uint64_t i = 0; i < 10; ++i) children[i] = tree_sum(id * 10 + i, depth - 1);
+  std::uint64_t sum = 0;
+  for (std::uint64_t v : co_await gather(std::move(children))) sum += v;
+  co_return sum;
+}
+
+TEST(GatherTest, ArrayTreeWorksAcrossWorkers) {
+  run_test(
+      []() -> Coro<void> {
+        for (int round = 0; round < 5; ++round) {
+          EXPECT_EQ(co_await tree_sum(0, 4), std::uint64_t{10000} * 9999 / 2);
+        }
       },
       test::multi_thread());
 }
@@ -185,6 +278,25 @@ TEST(GatherSettledTest, VectorFormKeepsOrderAndCancelledChildrenGiveCancelledErr
     EXPECT_EQ(r[0].value(), 1);
     EXPECT_THROW(r[1].value(), CancelledError);
     EXPECT_THROW(r[2].value(), std::runtime_error);
+  });
+}
+
+TEST(GatherSettledTest, ArrayFormGivesEveryOutcomeInOrder) {
+  run_test([]() -> Coro<void> {
+    std::array<Coro<int>, 3> cs{value_after(2s, 1), fail_after(1s, "bad"), value_after(0s, 3)};
+    std::array<Outcome<int>, 3> r = co_await gather_settled(std::move(cs));
+    EXPECT_EQ(r[0].value(), 1);
+    EXPECT_THROW(r[1].value(), std::runtime_error);
+    EXPECT_EQ(r[2].value(), 3);
+    EXPECT_DOUBLE_EQ(now(), 2.0);  // waited for all, despite the error
+
+    Task<int> doomed = create_task(value_after(1h, 0));
+    std::array<Task<int>, 2> ts{create_task(value_after(1s, 4)), doomed};
+    co_await sleep(0s);
+    doomed.cancel();
+    std::array<Outcome<int>, 2> r2 = co_await gather_settled(ts);
+    EXPECT_EQ(r2[0].value(), 4);
+    EXPECT_THROW(r2[1].value(), CancelledError);
   });
 }
 

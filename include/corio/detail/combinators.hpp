@@ -133,15 +133,16 @@ Coro<T> cancel_in_body(Coro<T> c) noexcept {
   return Coro<T>(h);
 }
 
-template <class T>
-JoinRef join_vector(std::vector<Task<T>>& ts, bool settled) {
+/// The Join of a std::vector or std::array of Tasks (or of Coros, below).
+template <class T, class C>
+JoinRef join_list(C& ts, bool settled) requires std::is_same_v<typename C::value_type, Task<T>> {
   for (const Task<T>& t : ts) check_joinable(t);
   JoinRef j(Join::make(ts.size(), settled));
   for (std::size_t i = 0; i < ts.size(); ++i) join_start(*j, i, std::move(ts[i]));
   return j;
 }
-template <class T>
-JoinRef join_vector(std::vector<Coro<T>>& cs, bool settled) {
+template <class T, class C>
+JoinRef join_list(C& cs, bool settled) requires std::is_same_v<typename C::value_type, Coro<T>> {
   for (const Coro<T>& c : cs) check_joinable(c);
   JoinRef j(Join::make(cs.size(), settled));
   for (std::size_t i = 0; i < cs.size(); ++i) join_start(*j, i, std::move(cs[i]));
@@ -215,6 +216,25 @@ Coro<std::vector<Outcome<result_t<T>>>> gather_settled_vector(JoinRef j, bool ow
   co_return out;
 }
 
+template <class T, std::size_t N>
+Coro<std::array<result_t<T>, N>> gather_array(JoinRef j, bool owned) {
+  co_await j;
+  rethrow_first_error(*j);
+  co_return [&]<std::size_t... I>(std::index_sequence<I...>) {
+    return std::array<result_t<T>, N>{take_result<T>(j->child(I), owned)...};
+  }
+  (std::make_index_sequence<N>{});
+}
+
+template <class T, std::size_t N>
+Coro<std::array<Outcome<result_t<T>>, N>> gather_settled_array(JoinRef j, bool owned) {
+  co_await j;
+  co_return [&]<std::size_t... I>(std::index_sequence<I...>) {
+    return std::array<Outcome<result_t<T>>, N>{take_outcome<T>(j->child(I), owned)...};
+  }
+  (std::make_index_sequence<N>{});
+}
+
 template <class... A>
 Coro<std::tuple<result_t<awaited_t<A>>...>> gather_tuple(JoinRef j) {
   co_await j;
@@ -280,19 +300,33 @@ requires(sizeof...(A) > 0 &&
 }
 
 /// gather over a list of Coros; results in list order. An empty list gives an empty result.
+/// Throws as the variadic form.
 template <class T>
 Coro<std::vector<detail::result_t<T>>> gather(std::vector<Coro<T>> cs) {
-  return detail::cancel_in_body(detail::gather_vector<T>(detail::join_vector(cs, false), true));
+  return detail::cancel_in_body(detail::gather_vector<T>(detail::join_list<T>(cs, false), true));
 }
 /// gather over a list of Tasks; results are copied (the tasks keep theirs).
 template <class T>
 Coro<std::vector<detail::result_t<T>>> gather(std::vector<Task<T>> ts) {
-  return detail::cancel_in_body(detail::gather_vector<T>(detail::join_vector(ts, false), false));
+  return detail::cancel_in_body(detail::gather_vector<T>(detail::join_list<T>(ts, false), false));
+}
+/// gather over a fixed number of Coros (a fan-out known at compile time): as the vector
+/// form, with the results in a std::array, so that neither list costs an allocation.
+/// Build the array in a variable: g++ 12 destroys a braced temporary written inside a
+/// co_await expression (`co_await gather(std::array<Task<int>, 2>{a, b})`) twice.
+template <class T, std::size_t N>
+Coro<std::array<detail::result_t<T>, N>> gather(std::array<Coro<T>, N> cs) {
+  return detail::cancel_in_body(detail::gather_array<T, N>(detail::join_list<T>(cs, false), true));
+}
+/// gather over a fixed number of Tasks; results are copied (the tasks keep theirs).
+template <class T, std::size_t N>
+Coro<std::array<detail::result_t<T>, N>> gather(std::array<Task<T>, N> ts) {
+  return detail::cancel_in_body(detail::gather_array<T, N>(detail::join_list<T>(ts, false), false));
 }
 
 /// gather(..., return_exceptions=True): waits for every child; each gives an Outcome.
 /// Cancelling the awaiting task cancels every child and raises CancelledError once they are
-/// done. Throws as gather().
+/// done. Throws as gather(). Also over a std::vector or a std::array of Coros or of Tasks.
 template <class... A>
 requires(sizeof...(A) > 0 && (detail::TaskLike<A> && ...))
     Coro<std::tuple<Outcome<detail::result_t<detail::awaited_t<A>>>...>> gather_settled(A... aws) {
@@ -302,12 +336,22 @@ requires(sizeof...(A) > 0 && (detail::TaskLike<A> && ...))
 template <class T>
 Coro<std::vector<Outcome<detail::result_t<T>>>> gather_settled(std::vector<Coro<T>> cs) {
   return detail::cancel_in_body(
-      detail::gather_settled_vector<T>(detail::join_vector(cs, true), true));
+      detail::gather_settled_vector<T>(detail::join_list<T>(cs, true), true));
 }
 template <class T>
 Coro<std::vector<Outcome<detail::result_t<T>>>> gather_settled(std::vector<Task<T>> ts) {
   return detail::cancel_in_body(
-      detail::gather_settled_vector<T>(detail::join_vector(ts, true), false));
+      detail::gather_settled_vector<T>(detail::join_list<T>(ts, true), false));
+}
+template <class T, std::size_t N>
+Coro<std::array<Outcome<detail::result_t<T>>, N>> gather_settled(std::array<Coro<T>, N> cs) {
+  return detail::cancel_in_body(
+      detail::gather_settled_array<T, N>(detail::join_list<T>(cs, true), true));
+}
+template <class T, std::size_t N>
+Coro<std::array<Outcome<detail::result_t<T>>, N>> gather_settled(std::array<Task<T>, N> ts) {
+  return detail::cancel_in_body(
+      detail::gather_settled_array<T, N>(detail::join_list<T>(ts, true), false));
 }
 
 /// asyncio.wait_for: waits for aw at most `d`. On expiry cancels it, waits for it to
