@@ -48,7 +48,7 @@ constexpr std::uint32_t kPerClass = 32;
 
 struct FrameCacheOwner {
   ~FrameCacheOwner() {
-    FrameCache& c = t_frame_cache;
+    FrameCache& c = frame_cache();
     c.limit = 0;  // frames freed later in this thread's exit go to mimalloc
     for (std::size_t k = 0; k < FrameCache::kClasses; ++k) {
       while (FrameCache::Block* b = c.head[k]) {
@@ -63,7 +63,7 @@ struct FrameCacheOwner {
 bool own_cache() noexcept {
   static thread_local FrameCacheOwner owner;  // Lifetime: destroyed at thread exit
   (void)owner;
-  t_frame_cache.limit = kPerClass;
+  frame_cache().limit = kPerClass;
   return true;
 }
 

@@ -15,8 +15,8 @@
 //   The children a gather creates are registered through their Join instead (one group
 //   entry per gather, in groups): the Join holds a reference on each and stays registered
 //   until it is freed, so a group's children can be reached under the shard's lock. Such a
-//   child is numbered when its group is added; its reg_index_ is kInGroup until its run
-//   completes on the group's worker, which sets kGroupDone under the lock (a child that
+//   child (kJoined) is numbered when its group is added; its reg_index_ is unused until its
+//   run completes on the group's worker, which sets kGroupDone under the lock (a child that
 //   completes elsewhere closes its waiter list first, which is what the snapshot checks).
 //   A Join freed on another worker goes to the shard's deferred group stack (only workers
 //   push there, so stop() drains it for good once they are joined); any other thread
@@ -63,8 +63,7 @@ class Registry {
       TaskHeader* t = j->child(i);
       t->id_ = next_id(s, shard);  // a gather's children are never named
       t->shard_ = static_cast<std::uint16_t>(shard);
-      t->reg_index_ = kInGroup;
-      set_up(i);
+      set_up(i);  // sets kJoined, which says the task is a group's
     }
     link_group(s, j, shard);
   }
@@ -74,7 +73,7 @@ class Registry {
   std::uint64_t remove(TaskHeader* t) noexcept {  // inline: once per task on the hot path
     Shard& s = shards_[t->shard_];
     std::lock_guard g(s.lock);
-    if (t->reg_index_ == kInGroup) {
+    if (t->flags_ & kJoined) {
       t->reg_index_ = kGroupDone;
     } else {
       unlink(s, t);
@@ -111,8 +110,7 @@ class Registry {
   std::size_t size() noexcept;
 
  private:
-  static constexpr std::uint32_t kInGroup = ~std::uint32_t{0};
-  static constexpr std::uint32_t kGroupDone = kInGroup - 1;
+  static constexpr std::uint32_t kGroupDone = ~std::uint32_t{0};
 
   struct alignas(64) Shard {
     OwnerLock lock;

@@ -4,7 +4,7 @@
 //
 // Invariants
 //   A cached block is free memory of the frame allocator's, at least its class's size,
-//   owned by the thread whose cache holds it. count[k] <= t_frame_cache_limit, which is 0
+//   owned by the thread whose cache holds it. count[k] <= limit, which is 0
 //   when frames come from the ordinary allocator (sanitizer builds): nothing is ever cached
 //   then, and every call takes the library's slow path. Blocks are cached only by a thread
 //   whose cache is owned (emptied when the thread exits).
@@ -36,10 +36,22 @@ extern constinit thread_local FrameCache t_frame_cache;
 void* frame_alloc_slow(std::size_t n);
 void frame_free_slow(void* p, std::size_t n) noexcept;
 
+/// This thread's cache. The empty asm hides where the address comes from: g++'s UBSan
+/// null check of a thread-local's address jumps on the flags of the `add` that computes
+/// it, which the linker rewrites into a flagless `lea` in executables, so the check read
+/// stale flags and reported a null pointer. From a register, the check tests it itself.
+inline FrameCache& frame_cache() noexcept {
+  FrameCache* c = &t_frame_cache;
+#if defined(__GNUC__)
+  asm("" : "+r"(c));
+#endif
+  return *c;
+}
+
 /// Frame allocation. Throws std::bad_alloc.
 inline void* frame_alloc(std::size_t n) {
   if (n <= FrameCache::kMaxCached) {
-    FrameCache& c = t_frame_cache;
+    FrameCache& c = frame_cache();
     const std::size_t k = FrameCache::class_of(n);
     if (FrameCache::Block* b = c.head[k]) {
       c.head[k] = b->next;
@@ -52,7 +64,7 @@ inline void* frame_alloc(std::size_t n) {
 
 inline void frame_free(void* p, std::size_t n) noexcept {
   if (n <= FrameCache::kMaxCached) {
-    FrameCache& c = t_frame_cache;
+    FrameCache& c = frame_cache();
     const std::size_t k = FrameCache::class_of(n);
     if (c.count[k] < c.limit) {
       auto* b = static_cast<FrameCache::Block*>(p);

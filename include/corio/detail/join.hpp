@@ -70,17 +70,15 @@ class Join final : public Park {
   /// task: start_new(i) sets it up, from schedule_joined(). Nobody else can see p until then.
   void adopt_new(std::size_t i, PromiseBase* p, std::coroutine_handle<> h) noexcept {
     p->resume_ = h;
-    ::new (&nodes()[i]) Node{{}, nullptr, p, true};
+    ::new (&nodes()[i]) Node{{nullptr, &Join::fire}, this, p, true};
   }
   /// Sets up child i, which adopt_new() gave, as a task (as create_task would, with the
-  /// reference a Task handle would hold going to the Join) and lists its node.
+  /// reference a Task handle would hold going to the Join) and lists its node. Each field
+  /// is written once: fork-join code sets up millions of these.
   void start_new(std::size_t i) noexcept {
     Node& nd = nodes()[i];
     PromiseBase* p = nd.task;
-    nd.fn = &Join::fire;
-    nd.self = this;
-    init_new_task(p, p->resume_);
-    p->flags_ |= kJoined;
+    start_new_task(p, kJoined);  // resume_: adopt_new's
     p->waiters_.add_unpublished(&nd);
   }
   /// Whether child i is one adopt_new() gave (gather created its task).

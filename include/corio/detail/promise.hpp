@@ -42,6 +42,8 @@ struct PromiseBase;
 /// the scheduler's and the Task handle's (or its Join's). Born claimed by its first runner
 /// (run_task), whom the queue it goes to picks.
 inline void init_new_task(PromiseBase* p, std::coroutine_handle<> h) noexcept;
+/// init_new_task() for a frame whose resume_ is set already, adding `flags` (kJoined).
+inline void start_new_task(PromiseBase* p, std::uint8_t flags) noexcept;
 
 /// Marks the task done: records whether it ended cancelled, then fires its waiters.
 void complete_task(struct PromiseBase* p) noexcept;
@@ -73,11 +75,13 @@ struct PromiseBase : TaskHeader {
   }
 };
 
-inline void init_new_task(PromiseBase* p, std::coroutine_handle<> h) noexcept {
-  p->flags_ |= kIsTask;
-  p->resume_ = h;
-  p->kind = Runnable::Kind::kTask;
+inline void start_new_task(PromiseBase* p, std::uint8_t flags) noexcept {
+  p->flags_ |= static_cast<std::uint8_t>(kIsTask | flags);
   p->state_.store(kScheduled | kRunning | 2 * kRefOne, std::memory_order_relaxed);
+}
+inline void init_new_task(PromiseBase* p, std::coroutine_handle<> h) noexcept {
+  p->resume_ = h;
+  start_new_task(p, 0);
 }
 
 template <class P>

@@ -47,10 +47,10 @@ class WaitList {
     return true;
   }
 
-  /// Adds the first node to a list no other thread can see yet (its task is not scheduled):
-  /// a plain store, published by whatever publishes the task.
+  /// Adds the first node, whose next is null (a fresh node), to a list no other thread can
+  /// see yet (its task is not scheduled): a plain store, published by whatever publishes
+  /// the task.
   void add_unpublished(WaitNode* n) noexcept {
-    n->next = nullptr;
     head_.store(reinterpret_cast<std::uintptr_t>(n), std::memory_order_relaxed);
   }
 
