@@ -39,23 +39,15 @@ class OwnerLock {
 
   void lock() noexcept {
     if (owner_.load(std::memory_order_relaxed) == token()) [[likely]] {
-      for (;;) {
-        owner_in_.store(true, std::memory_order_relaxed);
-        std::atomic_signal_fence(std::memory_order_seq_cst);  // the CPU fence is the barrier's
-        if (!foreign_.load(std::memory_order_acquire)) [[likely]] {
-          return;
-        }
-        owner_in_.store(false, std::memory_order_release);
-        for (SpinBackoff b; foreign_.load(std::memory_order_relaxed);) b.pause();
+      owner_in_.store(true, std::memory_order_relaxed);
+      std::atomic_signal_fence(std::memory_order_seq_cst);  // the CPU fence is the barrier's
+      if (!foreign_.load(std::memory_order_acquire)) [[likely]] {
+        return;
       }
+      owner_wait();
+      return;
     }
-    while (spin_.exchange(true, std::memory_order_acquire)) {
-      for (SpinBackoff b; spin_.load(std::memory_order_relaxed);) b.pause();
-    }
-    if (owner_.load(std::memory_order_acquire) == nullptr) return;  // no owner: a spin lock
-    foreign_.store(true, std::memory_order_relaxed);
-    heavy_barrier();
-    for (SpinBackoff b; owner_in_.load(std::memory_order_acquire);) b.pause();
+    lock_foreign();
   }
 
   void unlock() noexcept {
@@ -68,6 +60,28 @@ class OwnerLock {
   }
 
  private:
+  // The waits, out of line: the owner's entry stays a few instructions wherever it is inlined.
+  /// The owner found a foreign thread inside: step back until it leaves, then enter.
+  [[gnu::noinline, gnu::cold]] void owner_wait() noexcept {
+    for (;;) {
+      owner_in_.store(false, std::memory_order_release);
+      for (SpinBackoff b; foreign_.load(std::memory_order_relaxed);) b.pause();
+      owner_in_.store(true, std::memory_order_relaxed);
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      if (!foreign_.load(std::memory_order_acquire)) return;
+    }
+  }
+  /// Any other thread (or everyone, without membarrier).
+  [[gnu::noinline]] void lock_foreign() noexcept {
+    while (spin_.exchange(true, std::memory_order_acquire)) {
+      for (SpinBackoff b; spin_.load(std::memory_order_relaxed);) b.pause();
+    }
+    if (owner_.load(std::memory_order_acquire) == nullptr) return;  // no owner: a spin lock
+    foreign_.store(true, std::memory_order_relaxed);
+    heavy_barrier();
+    for (SpinBackoff b; owner_in_.load(std::memory_order_acquire);) b.pause();
+  }
+
   static const void* token() noexcept { return &t_token; }
   static constinit inline thread_local char t_token = 0;  // its address names the thread
 

@@ -385,16 +385,17 @@ void release_task(TaskHeader* t) noexcept {
   if ((prev >> kRefShift) == 1) destroy_task(t);
 }
 
-void complete_task(PromiseBase* p) noexcept {
-  // asyncio stops the loop when run()'s main task is done: in virtual time the clock must not
-  // run on to other tasks' deadlines before shutdown cancels them. Set before the waiters
-  // fire, so the thread in run() (which restarts the clock) comes after.
-  if (p->flags_ & kIsMain) p->rt_->clock_paused.store(true, std::memory_order_release);
-  if (p->shard_ != t_worker->index()) {
-    p->waiters_.close([p] { settle_outcome(p); });  // finish_run defers the registry removal
-    t_finish = Finish::kRun;
-    return;
-  }
+namespace {
+
+/// complete_task's ordinary end: fix the outcome and fire the waiters; finish_run drops the
+/// scheduler's reference (and, for a task of another shard, has the registry removal done).
+[[gnu::noinline]] void close_and_finish(PromiseBase* p) noexcept {
+  p->waiters_.close([p] { settle_outcome(p); });
+  t_finish = Finish::kRun;
+}
+
+/// complete_task() for a task of the calling worker's shard.
+[[gnu::always_inline]] inline void complete_on_shard(PromiseBase* p, Shared& sh) noexcept {
   // Nobody can add or remove a node or take a reference any more when the only references
   // left are the scheduler's and a gather's Join's (which never edits the list after
   // start_new and hands out no handle): every other node owner holds a reference while its
@@ -403,12 +404,36 @@ void complete_task(PromiseBase* p) noexcept {
   // Join's node fired the Join may free the frame, which must be suspended by then. Debug mode
   // keeps the ordinary path: its slow-step report reads the task after the step.
   const std::uint64_t quiet = (p->flags_ & kJoined) ? 2 : 1;
-  if (p->rt_->registry.remove(p) == quiet && !p->rt_->opts.debug) {
+  if (sh.registry.remove(p) == quiet && !sh.opts.debug) [[likely]] {
     t_finish = Finish::kQuiet;
   } else {
-    p->waiters_.close([p] { settle_outcome(p); });
-    t_finish = Finish::kRun;
+    close_and_finish(p);
   }
+}
+
+[[gnu::noinline]] void complete_main_or_foreign(PromiseBase* p) noexcept {
+  // asyncio stops the loop when run()'s main task is done: in virtual time the clock must
+  // not run on to other tasks' deadlines before shutdown cancels them. Set before the
+  // waiters fire, so the thread in run() (which restarts the clock) comes after.
+  if (p->flags_ & kIsMain) p->rt_->clock_paused.store(true, std::memory_order_release);
+  if (p->shard_ != t_worker->index()) {
+    close_and_finish(p);  // finish_run defers the registry removal
+  } else {
+    complete_on_shard(p, *p->rt_);
+  }
+}
+
+}  // namespace
+
+void complete_task(PromiseBase* p) noexcept {
+  // The common case kept lean (few registers to save): a task of this worker's shard, not
+  // run()'s main task.
+  Worker* w = t_worker;
+  if ((p->flags_ & kIsMain) != 0 || p->shard_ != w->index()) [[unlikely]] {
+    complete_main_or_foreign(p);
+    return;
+  }
+  complete_on_shard(p, w->shared());
 }
 
 void throw_cancelled(TaskHeader* t) {
