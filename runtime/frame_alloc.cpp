@@ -29,6 +29,10 @@ namespace corio::detail {
 
 constinit thread_local FrameCache t_frame_cache{};
 
+[[gnu::noinline]] FrameCache& frame_cache_lookup() noexcept {
+  return t_frame_cache;
+}
+
 #ifdef CORIO_SYSTEM_FRAME_ALLOC
 
 void* frame_alloc_slow(std::size_t n) {

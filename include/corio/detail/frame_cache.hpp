@@ -36,17 +36,28 @@ extern constinit thread_local FrameCache t_frame_cache;
 void* frame_alloc_slow(std::size_t n);
 void frame_free_slow(void* p, std::size_t n) noexcept;
 
-/// This thread's cache. The empty asm hides where the address comes from: g++'s UBSan
-/// null check of a thread-local's address jumps on the flags of the `add` that computes
-/// it, which the linker rewrites into a flagless `lea` in executables, so the check read
-/// stale flags and reported a null pointer. From a register, the check tests it itself.
+/// This thread's cache, looked up afresh: out of line. The inline fast paths run inside
+/// coroutine bodies, which may resume on another thread, and clang may keep a thread-local's
+/// address across a suspension (LLVM issues 47179 and 63022): it would then use the first
+/// thread's cache from the second. Defined in the library for every compiler.
+FrameCache& frame_cache_lookup() noexcept;
+
+#if defined(__clang__)
+inline FrameCache& frame_cache() noexcept {
+  return frame_cache_lookup();
+}
+#else
+/// g++ splits a coroutine before optimizing, so every resumption computes the address anew
+/// and the lookup can be inline. The empty asm hides where the address comes from: g++'s
+/// UBSan null check of a thread-local's address jumps on the flags of the `add` that
+/// computes it, which the linker rewrites into a flagless `lea` in executables, so the check
+/// read stale flags and reported a null pointer. From a register, the check tests it.
 inline FrameCache& frame_cache() noexcept {
   FrameCache* c = &t_frame_cache;
-#if defined(__GNUC__)
   asm("" : "+r"(c));
-#endif
   return *c;
 }
+#endif
 
 /// Frame allocation. Throws std::bad_alloc.
 inline void* frame_alloc(std::size_t n) {
