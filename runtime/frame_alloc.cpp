@@ -64,11 +64,10 @@ struct FrameCacheOwner {
   }
 };
 
-bool own_cache() noexcept {
+void own_cache() noexcept {
   static thread_local FrameCacheOwner owner;  // Lifetime: destroyed at thread exit
   (void)owner;
   frame_cache().limit = kPerClass;
-  return true;
 }
 
 }  // namespace
@@ -85,7 +84,8 @@ void frame_free_slow(void* p, std::size_t n) noexcept {
   // The first free of a thread that never owned its cache: own it (once), then cache.
   static constinit thread_local bool t_owned = false;
   if (n <= FrameCache::kMaxCached && !t_owned) {
-    t_owned = own_cache();
+    t_owned = true;
+    own_cache();
     frame_free(p, n);
     return;
   }

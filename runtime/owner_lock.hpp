@@ -39,12 +39,9 @@ class OwnerLock {
 
   void lock() noexcept {
     if (owner_.load(std::memory_order_relaxed) == token()) [[likely]] {
-      owner_in_.store(true, std::memory_order_relaxed);
-      std::atomic_signal_fence(std::memory_order_seq_cst);  // the CPU fence is the barrier's
-      if (!foreign_.load(std::memory_order_acquire)) [[likely]] {
-        return;
+      if (!owner_enter()) [[unlikely]] {
+        owner_wait();
       }
-      owner_wait();
       return;
     }
     lock_foreign();
@@ -60,16 +57,20 @@ class OwnerLock {
   }
 
  private:
+  /// The owner announces itself; false when a foreign thread is inside (owner_in_ stays
+  /// raised: the caller steps back).
+  bool owner_enter() noexcept {
+    owner_in_.store(true, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);  // the CPU fence is the barrier's
+    return !foreign_.load(std::memory_order_acquire);
+  }
   // The waits, out of line: the owner's entry stays a few instructions wherever it is inlined.
   /// The owner found a foreign thread inside: step back until it leaves, then enter.
   [[gnu::noinline, gnu::cold]] void owner_wait() noexcept {
-    for (;;) {
+    do {
       owner_in_.store(false, std::memory_order_release);
       for (SpinBackoff b; foreign_.load(std::memory_order_relaxed);) b.pause();
-      owner_in_.store(true, std::memory_order_relaxed);
-      std::atomic_signal_fence(std::memory_order_seq_cst);
-      if (!foreign_.load(std::memory_order_acquire)) return;
-    }
+    } while (!owner_enter());
   }
   /// Any other thread (or everyone, without membarrier).
   [[gnu::noinline]] void lock_foreign() noexcept {

@@ -426,8 +426,8 @@ namespace {
 }  // namespace
 
 void complete_task(PromiseBase* p) noexcept {
-  // The common case kept lean (few registers to save): a task of this worker's shard, not
-  // run()'s main task.
+  // The common case inline, the rest out of line: a task of this worker's shard, not run()'s
+  // main task.
   Worker* w = t_worker;
   if ((p->flags_ & kIsMain) != 0 || p->shard_ != w->index()) [[unlikely]] {
     complete_main_or_foreign(p);
