@@ -56,6 +56,34 @@ class OwnerLock {
     spin_.store(false, std::memory_order_release);
   }
 
+  /// Holds the lock for a caller that is the owner, or that runs before there is one (or on
+  /// a machine without membarrier, where nobody is): it skips asking which thread calls,
+  /// which lock() does on every entry. Never from another thread once an owner is bound.
+  class AsOwner {
+   public:
+    explicit AsOwner(OwnerLock& l) noexcept : l_(l) {
+      if (l_.owner_.load(std::memory_order_relaxed) != nullptr) [[likely]] {
+        if (!l_.owner_enter()) [[unlikely]] {
+          l_.owner_wait();
+        }
+        return;
+      }
+      l_.lock_foreign();
+    }
+    ~AsOwner() {
+      if (l_.owner_.load(std::memory_order_relaxed) != nullptr) [[likely]] {
+        l_.owner_in_.store(false, std::memory_order_release);
+        return;
+      }
+      l_.spin_.store(false, std::memory_order_release);
+    }
+    AsOwner(const AsOwner&) = delete;
+    AsOwner& operator=(const AsOwner&) = delete;
+
+   private:
+    OwnerLock& l_;
+  };
+
  private:
   /// The owner announces itself; false when a foreign thread is inside (owner_in_ stays
   /// raised: the caller steps back).

@@ -57,7 +57,7 @@ class Registry {
   template <class F>
   void add_group(Join* j, std::size_t shard, F set_up) noexcept {
     Shard& s = shards_[shard];
-    std::lock_guard g(s.lock);
+    OwnerLock::AsOwner g(s.lock);
     for (std::size_t i = 0; i < j->size(); ++i) {
       if (!j->created(i)) continue;
       TaskHeader* t = j->child(i);
@@ -72,7 +72,7 @@ class Registry {
   /// reference through the registry). Called by the shard's worker.
   std::uint64_t remove(TaskHeader* t) noexcept {  // inline: once per task on the hot path
     Shard& s = shards_[t->shard_];
-    std::lock_guard g(s.lock);
+    OwnerLock::AsOwner g(s.lock);
     if (t->flags_ & kJoined) {
       t->reg_index_ = kGroupDone;
     } else {

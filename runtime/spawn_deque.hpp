@@ -16,8 +16,10 @@
 //   private_[0, n_) holds the newest items, oldest first; everything in public_ is older than
 //   everything in private_. So the owner's order (private newest first, then public) is the
 //   LIFO order of push, and thieves take the oldest, which in a fork-join tree is the largest
-//   piece of work. hint_ is n_ as last stored. n_ and private_ change only under lock_, whose
-//   owner is the worker (bind_owner).
+//   piece of work. hint_ is 0 exactly when n_ is (as last stored):
+//   the owner stores it only when n_ leaves or reaches 0, so that thieves spinning on it
+//   (Worker::steal) do not take the line from the owner on every push and pop. n_ and private_
+//   change only under lock_, whose owner is the worker (bind_owner).
 // Memory ordering
 //   want_ and hint_ carry no data (relaxed); items go public through SpawnStack::push, whose
 //   release store of bottom_ pairs with the thief's acquire load; lock_ orders n_ and
@@ -45,10 +47,10 @@ class SpawnDeque {
   // --- Owner only --------------------------------------------------------------------
   /// False when the private part is full (nothing changed).
   bool push(T* item) noexcept {
-    std::lock_guard g(lock_);
+    OwnerLock::AsOwner g(lock_);
     if (n_ == PrivateCapacity) return false;
-    private_[n_++] = item;
-    hint_.store(n_, std::memory_order_relaxed);
+    if (n_++ == 0) hint_.store(1, std::memory_order_relaxed);
+    private_[n_ - 1] = item;
     return true;
   }
 
@@ -56,22 +58,23 @@ class SpawnDeque {
   /// there is room. Returns the index of the first item it did not look at (n: all done).
   template <class F>
   std::size_t push_each(std::size_t n, F item) noexcept {
-    std::lock_guard g(lock_);
+    OwnerLock::AsOwner g(lock_);
+    const std::uint32_t before = n_;
     std::size_t i = 0;
     for (; i < n && n_ < PrivateCapacity; ++i) {
       if (T* x = item(i)) private_[n_++] = x;
     }
-    hint_.store(n_, std::memory_order_relaxed);
+    if (before == 0 && n_ != 0) hint_.store(n_, std::memory_order_relaxed);
     return i;
   }
 
   /// The newest item, or nullptr.
   T* pop() noexcept {
     {
-      std::lock_guard g(lock_);
+      OwnerLock::AsOwner g(lock_);
       if (n_ != 0) {
         T* item = private_[--n_];
-        hint_.store(n_, std::memory_order_relaxed);
+        if (n_ == 0) hint_.store(0, std::memory_order_relaxed);
         return item;
       }
     }
@@ -80,9 +83,9 @@ class SpawnDeque {
 
   /// Pops item if it is the newest private item; false (nothing changed) otherwise.
   bool pop_if(T* item) noexcept {
-    std::lock_guard g(lock_);
+    OwnerLock::AsOwner g(lock_);
     if (n_ == 0 || private_[n_ - 1] != item) return false;
-    hint_.store(--n_, std::memory_order_relaxed);
+    if (--n_ == 0) hint_.store(0, std::memory_order_relaxed);
     return true;
   }
 
@@ -93,7 +96,7 @@ class SpawnDeque {
       return false;
     }
     want_.store(false, std::memory_order_relaxed);
-    std::lock_guard g(lock_);
+    OwnerLock::AsOwner g(lock_);
     // Keep the newest: the owner is about to run it, and handing over a lone item would
     // only send it across the cores and back.
     const std::uint32_t k = n_ / 2;
@@ -126,8 +129,9 @@ class SpawnDeque {
     return k;
   }
 
-  /// Items a thief could take now, and private items (approximate).
+  /// Items a thief could take now.
   std::uint32_t public_len() const noexcept { return public_.len(); }
+  /// Nonzero when the owner holds private items (as last stored; not how many).
   std::uint32_t private_hint() const noexcept { return hint_.load(std::memory_order_relaxed); }
 
  private:
