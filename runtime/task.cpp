@@ -189,6 +189,44 @@ void resume(TaskHeader* t, Worker* w) noexcept {
 
 namespace {
 
+/// complete_task's ordinary end: fix the outcome and fire the waiters; finish_run drops the
+/// scheduler's reference (and, for a task of another shard, has the registry removal done).
+[[gnu::noinline]] Finish close_and_finish(PromiseBase* p) noexcept {
+  p->waiters_.close([p] { settle_outcome(p); });
+  return Finish::kRun;
+}
+
+/// complete_task() for a task of the calling worker's shard.
+[[gnu::always_inline]] inline Finish complete_on_shard(PromiseBase* p, Shared& sh) noexcept {
+  // Nobody can add or remove a node or take a reference any more when the only references
+  // left are the scheduler's and a gather's Join's (which never edits the list after
+  // start_new and hands out no handle): every other node owner holds a reference while its
+  // node is listed. The registry removal, done under the shard's lock while the count is read,
+  // keeps all_tasks() from taking a new one. The quiet close waits for run_task: once the
+  // Join's node fired the Join may free the frame, which must be suspended by then. Debug mode
+  // keeps the ordinary path: its slow-step report reads the task after the step.
+  const std::uint64_t quiet = (p->flags_ & kJoined) ? 2 : 1;
+  if (sh.registry.remove(p) == quiet && !sh.opts.debug) [[likely]] {
+    return Finish::kQuiet;
+  }
+  return close_and_finish(p);
+}
+
+[[gnu::noinline]] Finish complete_main_or_foreign(PromiseBase* p) noexcept {
+  // asyncio stops the loop when run()'s main task is done: in virtual time the clock must
+  // not run on to other tasks' deadlines before shutdown cancels them. Set before the
+  // waiters fire, so the thread in run() (which restarts the clock) comes after.
+  if (p->flags_ & kIsMain) p->rt_->clock_paused.store(true, std::memory_order_release);
+  if (p->shard_ != t_worker->index()) {
+    return close_and_finish(p);  // finish_run defers the registry removal
+  }
+  return complete_on_shard(p, *p->rt_);
+}
+
+}  // namespace
+
+namespace {
+
 /// After a resume that did not finish the coroutine: a yield goes to the back of the queue
 /// still claimed (true: the run is over).
 [[gnu::always_inline]] inline bool requeue_if_yielded(TaskHeader* t, Worker* w) noexcept {
@@ -302,11 +340,18 @@ void run_task(Runnable* r) noexcept {
 NestedEnd run_nested(TaskHeader* t) noexcept {
   Worker* w = t_worker;
   TaskHeader* const gatherer = std::exchange(t_current, t);
+  // Should the step end the task, FinalAwaiter leaves the end to us (kInlineSync): it is
+  // done here, inline, rather than by a call from inside the coroutine.
+  t->flags_ |= kInlineSync;
   t->resume_.resume();
   t_current = gatherer;
   constexpr std::uint64_t claimed = kScheduled | kRunning;  // a first run's
-  if (const Finish f = t_finish; f != Finish::kNo) {
-    t_finish = Finish::kNo;
+  if ((t->flags_ & kFinished) != 0) {
+    // A nested child is of this worker's shard (its gatherer set it up here) and is never
+    // run()'s main task; the general end stays for anything else.
+    auto* p = static_cast<PromiseBase*>(t);
+    const Finish f =
+        p->shard_ == w->index() ? complete_on_shard(p, w->shared()) : complete_main_or_foreign(p);
     if (f == Finish::kQuiet) {
       // Nobody but the Join holds it and nobody can take a reference any more (see
       // complete_task), so nobody can cancel it or wait for it: done, the node unfired.
@@ -322,6 +367,7 @@ NestedEnd run_nested(TaskHeader* t) noexcept {
     }
     return NestedEnd::kFinished;
   }
+  t->flags_ &= static_cast<std::uint8_t>(~kInlineSync);  // it ends later, as any task
   if (requeue_if_yielded(t, w)) return NestedEnd::kYielded;
   drive(t, w, claimed, false, true);  // as run_task ends a first step that suspended
   return NestedEnd::kSuspended;
@@ -385,55 +431,15 @@ void release_task(TaskHeader* t) noexcept {
   if ((prev >> kRefShift) == 1) destroy_task(t);
 }
 
-namespace {
-
-/// complete_task's ordinary end: fix the outcome and fire the waiters; finish_run drops the
-/// scheduler's reference (and, for a task of another shard, has the registry removal done).
-[[gnu::noinline]] void close_and_finish(PromiseBase* p) noexcept {
-  p->waiters_.close([p] { settle_outcome(p); });
-  t_finish = Finish::kRun;
-}
-
-/// complete_task() for a task of the calling worker's shard.
-[[gnu::always_inline]] inline void complete_on_shard(PromiseBase* p, Shared& sh) noexcept {
-  // Nobody can add or remove a node or take a reference any more when the only references
-  // left are the scheduler's and a gather's Join's (which never edits the list after
-  // start_new and hands out no handle): every other node owner holds a reference while its
-  // node is listed. The registry removal, done under the shard's lock while the count is read,
-  // keeps all_tasks() from taking a new one. The quiet close waits for run_task: once the
-  // Join's node fired the Join may free the frame, which must be suspended by then. Debug mode
-  // keeps the ordinary path: its slow-step report reads the task after the step.
-  const std::uint64_t quiet = (p->flags_ & kJoined) ? 2 : 1;
-  if (sh.registry.remove(p) == quiet && !sh.opts.debug) [[likely]] {
-    t_finish = Finish::kQuiet;
-  } else {
-    close_and_finish(p);
-  }
-}
-
-[[gnu::noinline]] void complete_main_or_foreign(PromiseBase* p) noexcept {
-  // asyncio stops the loop when run()'s main task is done: in virtual time the clock must
-  // not run on to other tasks' deadlines before shutdown cancels them. Set before the
-  // waiters fire, so the thread in run() (which restarts the clock) comes after.
-  if (p->flags_ & kIsMain) p->rt_->clock_paused.store(true, std::memory_order_release);
-  if (p->shard_ != t_worker->index()) {
-    close_and_finish(p);  // finish_run defers the registry removal
-  } else {
-    complete_on_shard(p, *p->rt_);
-  }
-}
-
-}  // namespace
-
 void complete_task(PromiseBase* p) noexcept {
   // The common case inline, the rest out of line: a task of this worker's shard, not run()'s
   // main task.
   Worker* w = t_worker;
   if ((p->flags_ & kIsMain) != 0 || p->shard_ != w->index()) [[unlikely]] {
-    complete_main_or_foreign(p);
+    t_finish = complete_main_or_foreign(p);
     return;
   }
-  complete_on_shard(p, w->shared());
+  t_finish = complete_on_shard(p, w->shared());
 }
 
 void throw_cancelled(TaskHeader* t) {

@@ -35,7 +35,9 @@ namespace detail {
 template <class T>
 void check_startable(const Coro<T>& c);
 
-inline constexpr std::uint8_t kInlineSync = 1u << 5;  // parent is inside await_suspend
+// The one who resumed it is inside that call and ends it: an inline Coro's parent (inside
+// await_suspend), or run_nested() for a task's nested first step.
+inline constexpr std::uint8_t kInlineSync = 1u << 5;
 
 struct PromiseBase;
 /// Prepares a Coro's frame to run as an unnamed task; does not schedule it. Two references:
@@ -90,12 +92,14 @@ struct FinalAwaiter {
   std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) const noexcept {
     P& p = h.promise();
     p.flags_ |= kFinished;
+    p.resume_ = h;  // a task's root frame from now on: destroy_task frees it through resume_
+    // Whoever resumed it is still inside that call and takes the end over: the awaiter of an
+    // inline Coro, or run_nested() for a task's nested first step.
+    if (p.flags_ & kInlineSync) return std::noop_coroutine();
     if (p.flags_ & kIsTask) {
-      p.resume_ = h;  // from now on the root frame: destroy_task frees it through resume_
       complete_task(&p);
       return std::noop_coroutine();
     }
-    if (p.flags_ & kInlineSync) return std::noop_coroutine();
     return p.continuation_;
   }
   void await_resume() const noexcept {}
