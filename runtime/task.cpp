@@ -40,7 +40,9 @@ void enqueue(TaskHeader* t, int owner) {
   }
 }
 
-void destroy_task(TaskHeader* t) noexcept {
+/// destroy_task() for a task with an exception or a TaskExtra: out of line, so that the
+/// common case does not pay for this one's stack frame.
+[[gnu::noinline]] void destroy_task_slow(TaskHeader* t) noexcept {
   auto* p = static_cast<PromiseBase*>(t);
   // Only the task's own flags: the last handle may be dropped after the runtime is gone.
   if (p->error_ && (t->outcome_flags_.load(std::memory_order_relaxed) &
@@ -56,6 +58,15 @@ void destroy_task(TaskHeader* t) noexcept {
                  task_name(t).c_str(), what.c_str());
   }
   delete t->extra_.load(std::memory_order_acquire);
+  t->resume_.destroy();  // the root frame (set by final_suspend). Lifetime: t is gone
+}
+
+void destroy_task(TaskHeader* t) noexcept {
+  if (static_cast<PromiseBase*>(t)->error_ || t->extra_.load(std::memory_order_acquire) != nullptr)
+      [[unlikely]] {
+    destroy_task_slow(t);
+    return;
+  }
   t->resume_.destroy();  // the root frame (set by final_suspend). Lifetime: t is gone
 }
 
