@@ -73,11 +73,10 @@ void Join::fire(WaitNode* wn) noexcept {
   PromiseBase* child = nd->task;
   // asyncio's gather looks at every child's exception, so none is reported as never
   // retrieved (debug mode).
-  if (child->error_ != nullptr)
-    child->outcome_flags_.fetch_or(kRetrieved, std::memory_order_relaxed);
+  if (child->error_) child->outcome_flags_.fetch_or(kRetrieved, std::memory_order_relaxed);
   std::uint64_t prev;
   std::uint64_t next;
-  if (j->settled_ || child->error_ == nullptr) {
+  if (j->settled_ || !child->error_) {
     // No load first: the line may sit in another core's cache, and a read would fetch it
     // shared only for the RMW to fetch it again.
     prev = j->word_.fetch_sub(1, std::memory_order_acq_rel);

@@ -6,7 +6,7 @@ namespace corio::detail {
 
 namespace {
 bool raised(const PromiseBase* p) noexcept {
-  return p->error_ != nullptr;
+  return static_cast<bool>(p->error_);
 }
 bool was_cancelled(const PromiseBase* p) noexcept {
   return (p->outcome_flags_.load(std::memory_order_relaxed) & kResultCancelled) != 0;

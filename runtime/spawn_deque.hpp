@@ -89,6 +89,9 @@ class SpawnDeque {
     return true;
   }
 
+  /// Whether a thief asked for work (publish_if_wanted has something to do).
+  bool wanted() const noexcept { return want_.load(std::memory_order_relaxed); }
+
   /// Serves a thief's request: moves the older half of the private items to the public
   /// part. True when it moved any (the caller then tells idle workers).
   bool publish_if_wanted() noexcept {

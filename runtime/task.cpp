@@ -72,7 +72,7 @@ void destroy_task(TaskHeader* t) noexcept {
 
 /// settle_outcome's rare part, out of the way of the common one.
 [[gnu::cold, gnu::noinline]] void settle_outcome_slow(PromiseBase* p) noexcept {
-  if (p->error_ == nullptr && take_cancel(p)) {
+  if (!p->error_ && take_cancel(p)) {
     try {
       throw_cancelled(p);
     } catch (...) {
@@ -95,8 +95,7 @@ void destroy_task(TaskHeader* t) noexcept {
 /// a seq_cst load: a cancel_task() whose request this misses sees the list closing and takes
 /// its request back (returns false), so cancel() returns true exactly when it counted.
 inline void settle_outcome(PromiseBase* p) noexcept {
-  if (p->error_ != nullptr || (p->state_.load(std::memory_order_seq_cst) & kCancelReq) != 0)
-      [[unlikely]] {
+  if (p->error_ || (p->state_.load(std::memory_order_seq_cst) & kCancelReq) != 0) [[unlikely]] {
     settle_outcome_slow(p);
   }
 }
@@ -367,7 +366,7 @@ NestedEnd run_nested(TaskHeader* t) noexcept {
       // Nobody but the Join holds it and nobody can take a reference any more (see
       // complete_task), so nobody can cancel it or wait for it: done, the node unfired.
       auto* p = static_cast<PromiseBase*>(t);
-      if (p->error_ == nullptr && (t->state_.load(std::memory_order_relaxed) & kCancelReq) == 0) {
+      if (!p->error_ && (t->state_.load(std::memory_order_relaxed) & kCancelReq) == 0) {
         t->state_.store(kComplete | kRefOne, std::memory_order_relaxed);
         t->waiters_.close_unfired();
         return NestedEnd::kQuiet;

@@ -38,8 +38,8 @@ class TaskGroupState {
 
 void TaskGroupState::child_done(TaskGroupState& s, const Task<void>& task) noexcept {
   PromiseBase* p = task.header();
-  bool failed = p->error_ != nullptr &&
-                (p->outcome_flags_.load(std::memory_order_relaxed) & kResultCancelled) == 0;
+  bool failed =
+      p->error_ && (p->outcome_flags_.load(std::memory_order_relaxed) & kResultCancelled) == 0;
   bool start_abort = false;
   TaskHeader* to_wake = nullptr;
   {

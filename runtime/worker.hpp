@@ -82,7 +82,9 @@ class Worker {
   /// Takes r back from the spawn deque if it is the newest private item (serving a thief's
   /// request first). Multi-thread mode.
   bool take_spawned(Runnable* r) noexcept {
-    publish_spawned();
+    if (spawn_.wanted()) [[unlikely]] {
+      publish_spawned();
+    }
     return spawn_.pop_if(r);
   }
   std::int64_t now() const noexcept;
