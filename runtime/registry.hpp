@@ -58,13 +58,17 @@ class Registry {
   void add_group(Join* j, std::size_t shard, F set_up) noexcept {
     Shard& s = shards_[shard];
     OwnerLock::AsOwner g(s.lock);
-    for (std::size_t i = 0; i < j->size(); ++i) {
+    // The counter in a local: the stores into the children could alias it.
+    std::uint32_t seq = s.next_id;
+    const std::size_t n = j->size();
+    for (std::size_t i = 0; i < n; ++i) {
       if (!j->created(i)) continue;
       TaskHeader* t = j->child(i);
-      t->id_ = next_id(s, shard);  // a gather's children are never named
+      t->id_ = id_for(seq++, shard);  // a gather's children are never named
       t->shard_ = static_cast<std::uint16_t>(shard);
       set_up(i);  // sets kJoined, which says the task is a group's
     }
+    s.next_id = seq;
     link_group(s, j, shard);
   }
   /// Removes t (or, for a group's child, marks it done) in its shard; returns t's reference
@@ -122,7 +126,11 @@ class Registry {
     std::atomic<Join*> deferred_groups{nullptr};
   };
   std::uint32_t next_id(Shard& s, std::size_t shard) noexcept {
-    return static_cast<std::uint32_t>(std::uint64_t{s.next_id++} * n_ + shard + 1);
+    return id_for(s.next_id++, shard);
+  }
+  /// The name number of the shard's seq-th task.
+  std::uint32_t id_for(std::uint32_t seq, std::size_t shard) const noexcept {
+    return static_cast<std::uint32_t>(std::uint64_t{seq} * n_ + shard + 1);
   }
   /// Calls f on each child j created that is not done yet. Under j's shard's lock.
   template <class F>

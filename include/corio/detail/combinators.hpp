@@ -311,11 +311,12 @@ Coro<std::vector<detail::result_t<T>>> gather(std::vector<Task<T>> ts) {
   return detail::cancel_in_body(detail::gather_vector<T>(detail::join_list<T>(ts, false), false));
 }
 /// gather over a fixed number of Coros (a fan-out known at compile time): as the vector
-/// form, with the results in a std::array, so that neither list costs an allocation.
+/// form, with the results in a std::array, so that neither list costs an allocation. Takes
+/// the Coros out of `cs` (by reference: no copy of the array; `cs` keeps them if it throws).
 /// Build the array in a variable: g++ 12 destroys a braced temporary written inside a
 /// co_await expression (`co_await gather(std::array<Task<int>, 2>{a, b})`) twice.
 template <class T, std::size_t N>
-Coro<std::array<detail::result_t<T>, N>> gather(std::array<Coro<T>, N> cs) {
+Coro<std::array<detail::result_t<T>, N>> gather(std::array<Coro<T>, N>&& cs) {
   return detail::cancel_in_body(detail::gather_array<T, N>(detail::join_list<T>(cs, false), true));
 }
 /// gather over a fixed number of Tasks; results are copied (the tasks keep theirs).
@@ -344,7 +345,7 @@ Coro<std::vector<Outcome<detail::result_t<T>>>> gather_settled(std::vector<Task<
       detail::gather_settled_vector<T>(detail::join_list<T>(ts, true), false));
 }
 template <class T, std::size_t N>
-Coro<std::array<Outcome<detail::result_t<T>>, N>> gather_settled(std::array<Coro<T>, N> cs) {
+Coro<std::array<Outcome<detail::result_t<T>>, N>> gather_settled(std::array<Coro<T>, N>&& cs) {
   return detail::cancel_in_body(
       detail::gather_settled_array<T, N>(detail::join_list<T>(cs, true), true));
 }
