@@ -15,7 +15,10 @@
 //   seen false. Without membarrier there is no owner: everyone takes spin_. The owner is
 //   named by the address of a thread_local, which a thread started after the owner exits
 //   may reuse: a registry's owners are its workers, and only stop() (on the thread that
-//   owns the runtime, alive before the workers) locks it after they exit.
+//   owns the runtime, alive before the workers) locks it after they exit. AsOwner is for the
+//   owner, and for a thread that joined the owner when nobody else can reach the lock any
+//   more (stop() emptying a joined worker's spawn deque): the join orders it after the
+//   owner, and no foreign thread can be inside.
 // Memory ordering
 //   Owner exit (release store of owner_in_) pairs with the foreign acquire load; foreign exit
 //   (release store of foreign_) pairs with the owner's acquire load. The owner's store of
@@ -58,7 +61,8 @@ class OwnerLock {
 
   /// Holds the lock for a caller that is the owner, or that runs before there is one (or on
   /// a machine without membarrier, where nobody is): it skips asking which thread calls,
-  /// which lock() does on every entry. Never from another thread once an owner is bound.
+  /// which lock() does on every entry. Never from another thread while the owner runs or
+  /// another thread could take the lock (see the header).
   class AsOwner {
    public:
     explicit AsOwner(OwnerLock& l) noexcept : l_(l) {

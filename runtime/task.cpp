@@ -364,7 +364,7 @@ NestedEnd run_nested(TaskHeader* t) noexcept {
         p->shard_ == w->index() ? complete_on_shard(p, w->shared()) : complete_main_or_foreign(p);
     if (f == Finish::kQuiet) {
       // Nobody but the Join holds it and nobody can take a reference any more (see
-      // complete_task), so nobody can cancel it or wait for it: done, the node unfired.
+      // complete_on_shard), so nobody can cancel it or wait for it: done, the node unfired.
       auto* p = static_cast<PromiseBase*>(t);
       if (!p->error_ && (t->state_.load(std::memory_order_relaxed) & kCancelReq) == 0) {
         t->state_.store(kComplete | kRefOne, std::memory_order_relaxed);

@@ -435,7 +435,7 @@ bool Worker::discard_leftovers() noexcept {
   while (Runnable* r = fifo_.pop()) drop(r);
   while (lifo_ != nullptr) drop(std::exchange(lifo_, nullptr));
   while (Runnable* r = local_.pop()) drop(r);
-  while (Runnable* r = spawn_.pop()) drop(r);
+  while (Runnable* r = spawn_.pop()) drop(r);  // as owner: the worker was joined (AsOwner)
   return any;
 }
 
