@@ -22,6 +22,7 @@
 #include <corio/runtime.hpp>
 #include <corio/task.hpp>
 
+#include "headline.hpp"
 #include "workloads.hpp"
 
 #if defined(CORIO_BENCH_HAVE_SYNC)
@@ -31,56 +32,8 @@
 namespace {
 
 using namespace corio_bench;
+using namespace corio_headline;
 using Clock = std::chrono::steady_clock;
-
-int g_runs = 5;
-constexpr double kBudgetSeconds = 6.0;  // per measurement, warm-up included
-
-/// Best (shortest) wall time of up to g_runs runs of f after one warm-up run; stops early
-/// once the runs together have taken kBudgetSeconds (at least one timed run is made).
-double best_seconds(const std::function<void()>& f) {
-  const auto t0 = Clock::now();
-  f();  // warm-up
-  double best = 1e300;
-  for (int i = 0; i < g_runs; ++i) {
-    const auto s = Clock::now();
-    f();
-    const double took = std::chrono::duration<double>(Clock::now() - s).count();
-    if (took < best) best = took;
-    if (std::chrono::duration<double>(Clock::now() - t0).count() > kBudgetSeconds) {
-      break;
-    }
-  }
-  return best;
-}
-
-struct Row {
-  std::string metric;
-  std::string value;
-  std::string target;
-  std::string verdict;  // "pass", "**fail**", or "" for information only
-};
-std::vector<Row> g_rows;
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
-void at_least(const std::string& metric, const char* f, double v, double target) {
-  g_rows.push_back({metric, fmt(f, v), "≥ " + fmt(f, target), v >= target ? "pass" : "**fail**"});
-}
-void at_most(const std::string& metric, const char* f, double v, double target) {
-  g_rows.push_back({metric, fmt(f, v), "≤ " + fmt(f, target), v <= target ? "pass" : "**fail**"});
-}
-void info(const std::string& metric, const std::string& value) {
-  g_rows.push_back({metric, value, "—", ""});
-}
-
-corio::Options threads(std::size_t n) {
-  return corio::Options{.threads = n};
-}
 
 // --- measurements --------------------------------------------------------------------------
 
@@ -91,8 +44,7 @@ void sleepers() {
     if (auto r = measure_sleepers(kSleepers, 2)) rs.push_back(*r);
   }
   if (rs.empty()) {
-    g_rows.push_back(
-        {"100k sleeping tasks (B/task above baseline RSS)", "error", "≤ 256", "**fail**"});
+    failed("100k sleeping tasks (B/task above baseline RSS)", "error", "≤ 256");
     return;
   }
   std::vector<double> bytes, secs;
@@ -165,47 +117,6 @@ void round_trips() {
        fmt("%.2f", s / kRounds * 1e6) + fmt(" (%.0f%% across workers)", frac * 100));
 }
 
-double cpu_seconds() {
-  rusage u{};
-  ::getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-void fanout() {
-  constexpr int kN = 30;
-  double t[3] = {};
-  double busy = 0;
-  for (std::size_t n : {1u, 2u}) {
-    corio::Runtime rt(threads(n));
-    bool ok = true;
-    double cpu = 0, wall = 0;
-    t[n] = best_seconds([&] {
-      const double c0 = cpu_seconds();
-      const auto w0 = Clock::now();
-      ok &= rt.run(fib(kN)) == fib_value(kN);
-      cpu += cpu_seconds() - c0;
-      wall += std::chrono::duration<double>(Clock::now() - w0).count();
-    });
-    busy = cpu / wall;
-    info("fib(30) by gather, " + std::to_string(n) + (n == 1 ? " worker" : " workers") + " (ms)",
-         fmt("%.1f", t[n] * 1e3) + fmt(", %.2f cores busy", busy) + (ok ? "" : " WRONG RESULT"));
-  }
-  at_least("fib(30) speed-up, 2 workers vs 1 (x) [1]", "%.2f", t[1] / t[2], 1.8);
-
-  constexpr int kDepth = 7;
-  corio::Runtime rt(threads(2));
-  bool ok = true;
-  double s = best_seconds([&] { ok &= rt.run(skynet(0, kDepth)) == skynet_value(kDepth); });
-  at_most(std::string("skynet 10^7 leaves, 2 workers (ms)") + (ok ? "" : " WRONG RESULT"), "%.0f",
-          s * 1e3, 150);
-  // The same tree with the children and results in std::arrays (as the fixed fan-out
-  // runtimes write it): no list allocations.
-  s = best_seconds([&] { ok &= rt.run(skynet_array(0, kDepth)) == skynet_value(kDepth); });
-  at_most(std::string("skynet, std::array gather, 2 workers (ms)") + (ok ? "" : " WRONG RESULT"),
-          "%.0f", s * 1e3, 150);
-}
-
 #if defined(CORIO_BENCH_HAVE_SYNC)
 corio::Coro<void> producer(corio::Queue<int>& q, int n) {
   for (int i = 0; i < n; ++i) co_await q.put(i);
@@ -256,14 +167,6 @@ void sync_rates() {
       "%.1f", double{kTasks} * kPairs / s / 1e6, 8.0);
 }
 #endif
-
-void print() {
-  std::printf("| metric | corio | target | pass/fail |\n|---|---:|---:|---|\n");
-  for (const Row& r : g_rows) {
-    std::printf("| %s | %s | %s | %s |\n", r.metric.c_str(), r.value.c_str(), r.target.c_str(),
-                r.verdict.c_str());
-  }
-}
 
 }  // namespace
 
