@@ -42,9 +42,7 @@ class OwnerLock {
 
   void lock() noexcept {
     if (owner_.load(std::memory_order_relaxed) == token()) [[likely]] {
-      if (!owner_enter()) [[unlikely]] {
-        owner_wait();
-      }
+      lock_owned();
       return;
     }
     lock_foreign();
@@ -67,12 +65,10 @@ class OwnerLock {
    public:
     explicit AsOwner(OwnerLock& l) noexcept : l_(l) {
       if (l_.owner_.load(std::memory_order_relaxed) != nullptr) [[likely]] {
-        if (!l_.owner_enter()) [[unlikely]] {
-          l_.owner_wait();
-        }
+        l_.lock_owned();
         return;
       }
-      l_.lock_foreign();
+      l_.lock_foreign();  // no owner: the spin lock
     }
     ~AsOwner() {
       if (l_.owner_.load(std::memory_order_relaxed) != nullptr) [[likely]] {
@@ -89,6 +85,12 @@ class OwnerLock {
   };
 
  private:
+  /// The owner's entry: a store and a load, the wait out of line.
+  void lock_owned() noexcept {
+    if (!owner_enter()) [[unlikely]] {
+      owner_wait();
+    }
+  }
   /// The owner announces itself; false when a foreign thread is inside (owner_in_ stays
   /// raised: the caller steps back).
   bool owner_enter() noexcept {

@@ -125,9 +125,7 @@ class Registry {
     alignas(64) std::atomic<TaskHeader*> deferred{nullptr};
     std::atomic<Join*> deferred_groups{nullptr};
   };
-  std::uint32_t next_id(Shard& s, std::size_t shard) noexcept {
-    return id_for(s.next_id++, shard);
-  }
+  std::uint32_t next_id(Shard& s, std::size_t shard) noexcept { return id_for(s.next_id++, shard); }
   /// The name number of the shard's seq-th task.
   std::uint32_t id_for(std::uint32_t seq, std::size_t shard) const noexcept {
     return static_cast<std::uint32_t>(std::uint64_t{seq} * n_ + shard + 1);

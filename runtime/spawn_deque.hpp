@@ -16,10 +16,10 @@
 //   private_[0, n_) holds the newest items, oldest first; everything in public_ is older than
 //   everything in private_. So the owner's order (private newest first, then public) is the
 //   LIFO order of push, and thieves take the oldest, which in a fork-join tree is the largest
-//   piece of work. hint_ is 0 exactly when n_ is (as last stored):
-//   the owner stores it only when n_ leaves or reaches 0, so that thieves spinning on it
-//   (Worker::steal) do not take the line from the owner on every push and pop. n_ and private_
-//   change only under lock_, whose owner is the worker (bind_owner).
+//   piece of work. hint_ is 0 exactly when n_ is: the owner stores it only when n_ leaves or
+//   reaches 0, so that thieves spinning on it (Worker::steal) do not take the line from the
+//   owner on every push and pop. n_ and private_ change only under lock_, whose owner is the
+//   worker (bind_owner).
 // Memory ordering
 //   want_ and hint_ carry no data (relaxed); items go public through SpawnStack::push, whose
 //   release store of bottom_ pairs with the thief's acquire load; lock_ orders n_ and
@@ -49,8 +49,8 @@ class SpawnDeque {
   bool push(T* item) noexcept {
     OwnerLock::AsOwner g(lock_);
     if (n_ == PrivateCapacity) return false;
-    if (n_++ == 0) hint_.store(1, std::memory_order_relaxed);
-    private_[n_ - 1] = item;
+    private_[n_++] = item;
+    if (n_ == 1) hint_.store(1, std::memory_order_relaxed);
     return true;
   }
 

@@ -222,7 +222,19 @@ namespace {
   return close_and_finish(p);
 }
 
-[[gnu::noinline]] Finish complete_main_or_foreign(PromiseBase* p) noexcept {
+[[gnu::noinline]] Finish complete_main_or_foreign(PromiseBase* p) noexcept;
+
+/// Fixes how a finished task ends (the shard's registry removal or its deferral, and its
+/// waiters): the common case, a task of the calling worker's shard that is not run()'s main
+/// task, inline; the rest out of line. Says how the run that saw it finish must end.
+[[gnu::always_inline]] inline Finish complete(PromiseBase* p, Worker* w) noexcept {
+  if ((p->flags_ & kIsMain) != 0 || p->shard_ != w->index()) [[unlikely]] {
+    return complete_main_or_foreign(p);
+  }
+  return complete_on_shard(p, w->shared());
+}
+
+Finish complete_main_or_foreign(PromiseBase* p) noexcept {
   // asyncio stops the loop when run()'s main task is done: in virtual time the clock must
   // not run on to other tasks' deadlines before shutdown cancels them. Set before the
   // waiters fire, so the thread in run() (which restarts the clock) comes after.
@@ -351,21 +363,18 @@ NestedEnd run_nested(TaskHeader* t) noexcept {
   Worker* w = t_worker;
   TaskHeader* const gatherer = std::exchange(t_current, t);
   // Should the step end the task, FinalAwaiter leaves the end to us (kInlineSync): it is
-  // done here, inline, rather than by a call from inside the coroutine.
+  // done here, inline, rather than by a call from inside the coroutine. resume_ stays the
+  // root frame, as destroy_task needs: a park rewrites it only as the task suspends, which
+  // would have ended this resume.
   t->flags_ |= kInlineSync;
   t->resume_.resume();
   t_current = gatherer;
   constexpr std::uint64_t claimed = kScheduled | kRunning;  // a first run's
   if ((t->flags_ & kFinished) != 0) {
-    // A nested child is of this worker's shard (its gatherer set it up here) and is never
-    // run()'s main task; the general end stays for anything else.
     auto* p = static_cast<PromiseBase*>(t);
-    const Finish f =
-        p->shard_ == w->index() ? complete_on_shard(p, w->shared()) : complete_main_or_foreign(p);
-    if (f == Finish::kQuiet) {
+    if (complete(p, w) == Finish::kQuiet) {
       // Nobody but the Join holds it and nobody can take a reference any more (see
       // complete_on_shard), so nobody can cancel it or wait for it: done, the node unfired.
-      auto* p = static_cast<PromiseBase*>(t);
       if (!p->error_ && (t->state_.load(std::memory_order_relaxed) & kCancelReq) == 0) {
         t->state_.store(kComplete | kRefOne, std::memory_order_relaxed);
         t->waiters_.close_unfired();
@@ -442,14 +451,7 @@ void release_task(TaskHeader* t) noexcept {
 }
 
 void complete_task(PromiseBase* p) noexcept {
-  // The common case inline, the rest out of line: a task of this worker's shard, not run()'s
-  // main task.
-  Worker* w = t_worker;
-  if ((p->flags_ & kIsMain) != 0 || p->shard_ != w->index()) [[unlikely]] {
-    t_finish = complete_main_or_foreign(p);
-    return;
-  }
-  t_finish = complete_on_shard(p, w->shared());
+  t_finish = complete(p, t_worker);
 }
 
 void throw_cancelled(TaskHeader* t) {

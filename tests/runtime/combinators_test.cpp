@@ -152,6 +152,24 @@ TEST(GatherTest, AnArrayWithAnEmptyCoroThrowsBeforeStartingAny) {
   });
 }
 
+TEST(GatherTest, AnArrayOfCorosThatThrowsKeepsItsCoros) {
+  // gather takes the array by reference: when it refuses it, the Coros are still the
+  // caller's, unstarted, and can be awaited.
+  run_test([]() -> Coro<void> {
+    int started = 0;
+    std::array<Coro<int>, 3> cs{counted(started, 1), Coro<int>{}, counted(started, 3)};
+    EXPECT_THROW(co_await gather(std::move(cs)), InvalidStateError);
+    EXPECT_THROW(co_await gather_settled(std::move(cs)), InvalidStateError);
+    EXPECT_TRUE(cs[0].valid());
+    EXPECT_TRUE(cs[2].valid());
+    EXPECT_FALSE(cs[0].started());
+    if (!cs[0].valid() || !cs[2].valid()) co_return;
+    EXPECT_EQ(co_await std::move(cs[0]), 1);
+    EXPECT_EQ(co_await std::move(cs[2]), 3);
+    EXPECT_EQ(started, 2);
+  });
+}
+
 TEST(GatherTest, ArrayFormRaisesTheFirstException) {
   run_test([]() -> Coro<void> {
     std::array<Coro<int>, 3> cs{value_after(3s, 1), fail_after(1s, "first"),

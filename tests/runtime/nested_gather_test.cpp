@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
@@ -110,6 +111,36 @@ TEST(NestedGatherTest, ChildrenRunInsideTheGatheringStepAsTasksOfTheirOwn) {
     }
     std::sort(names.begin(), names.end());
     EXPECT_EQ(std::unique(names.begin(), names.end()), names.end());
+  });
+}
+
+/// Ends in its first step while a handle to it is kept elsewhere: not a quiet end.
+Coro<int> keep_myself(std::vector<Task<void>>& kept, int v) {
+  Task<void> me = current_task();
+  me.set_name("kept-" + std::to_string(v));  // a TaskExtra to free at the end
+  kept.push_back(me);
+  EXPECT_EQ(detail::nested_depth(), 1);
+  co_return v;
+}
+
+TEST(NestedGatherTest, AChildEndingNestedWhileOthersHoldItEndsForThemToo) {
+  // The gatherer runs the child's end after its nested step (run_nested): with another
+  // handle alive the end is the ordinary one, which the handle and its callbacks see.
+  run_alone([]() -> Coro<void> {
+    std::vector<Task<void>> kept;
+    std::atomic<int> callbacks{0};
+    std::array<Coro<int>, 3> cs{keep_myself(kept, 1), keep_myself(kept, 2), keep_myself(kept, 3)};
+    const std::array<int, 3> got = co_await gather(std::move(cs));
+    EXPECT_EQ(got, (std::array<int, 3>{1, 2, 3}));
+    EXPECT_EQ(kept.size(), 3u);
+    for (const Task<void>& t : kept) {
+      EXPECT_TRUE(t.done());
+      EXPECT_FALSE(t.cancelled());
+      EXPECT_EQ(t.get_name().rfind("kept-", 0), 0u);
+      t.add_done_callback([&callbacks](Task<void>) { ++callbacks; });  // done: runs soon
+    }
+    co_await sleep(1ms);
+    EXPECT_EQ(callbacks.load(), 3);
   });
 }
 

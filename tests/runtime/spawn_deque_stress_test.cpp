@@ -82,6 +82,41 @@ TEST(SpawnDequeTest, ForcedStealTakesTheOlderHalfOldestFirst) {
   EXPECT_EQ(out[1], &it[1]);
 }
 
+TEST(SpawnDequeTest, PrivateHintSaysWhetherThereArePrivateItems) {
+  // Thieves spin on the hint: it must be 0 exactly when the private part is empty, through
+  // every way in and out of it (the owner stores it only when the part empties or fills).
+  SpawnDeque<Item, 8, 8> d;
+  d.bind_owner();
+  Item it[6];
+  Item* out[8];
+  EXPECT_EQ(d.private_hint(), 0u);
+  ASSERT_TRUE(d.push(&it[0]));
+  EXPECT_NE(d.private_hint(), 0u);
+  ASSERT_TRUE(d.push(&it[1]));
+  EXPECT_TRUE(d.pop_if(&it[1]));
+  EXPECT_NE(d.private_hint(), 0u);  // it[0] is left
+  EXPECT_TRUE(d.pop_if(&it[0]));
+  EXPECT_EQ(d.private_hint(), 0u);
+  EXPECT_EQ(d.push_each(3, [&it](std::size_t i) { return &it[i]; }), 3u);
+  EXPECT_NE(d.private_hint(), 0u);
+  EXPECT_EQ(d.push_each(2, [&it](std::size_t i) { return &it[3 + i]; }), 2u);  // 5 items
+  ASSERT_TRUE(d.request());
+  EXPECT_TRUE(d.publish_if_wanted());  // the older two go public
+  EXPECT_NE(d.private_hint(), 0u);
+  EXPECT_EQ(d.pop(), &it[4]);
+  EXPECT_EQ(d.pop(), &it[3]);
+  EXPECT_NE(d.private_hint(), 0u);
+  EXPECT_EQ(d.force_steal(out, 8), 1u);  // the last private item
+  EXPECT_EQ(out[0], &it[2]);
+  EXPECT_EQ(d.private_hint(), 0u);
+  EXPECT_FALSE(d.request());   // nothing private to ask for
+  EXPECT_EQ(d.pop(), &it[1]);  // the public part, newest first
+  ASSERT_TRUE(d.push(&it[5]));
+  EXPECT_NE(d.private_hint(), 0u);
+  EXPECT_EQ(d.pop(), &it[5]);
+  EXPECT_EQ(d.private_hint(), 0u);
+}
+
 TEST(SpawnDequeTest, PopIfTakesOnlyTheNewestPrivateItem) {
   SpawnDeque<Item, 8, 8> d;
   d.bind_owner();

@@ -92,11 +92,11 @@ struct FinalAwaiter {
   std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) const noexcept {
     P& p = h.promise();
     p.flags_ |= kFinished;
-    p.resume_ = h;  // a task's root frame from now on: destroy_task frees it through resume_
     // Whoever resumed it is still inside that call and takes the end over: the awaiter of an
     // inline Coro, or run_nested() for a task's nested first step.
     if (p.flags_ & kInlineSync) return std::noop_coroutine();
     if (p.flags_ & kIsTask) {
+      p.resume_ = h;  // from now on the root frame: destroy_task frees it through resume_
       complete_task(&p);
       return std::noop_coroutine();
     }
