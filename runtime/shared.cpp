@@ -87,8 +87,8 @@ void Shared::stop() noexcept {
     }
     for (auto& w : workers) any |= w->discard_leftovers();
   } while (any);
-  // Every task is done; a gather's Join still registered belongs to a gather coroutine that
-  // outlives the runtime (an unawaited Coro kept somewhere): let it free itself unaided.
+  // Every task is done; a gather's Join still registered belongs to a Gathering that outlives
+  // the runtime (kept unawaited somewhere): let it free itself unaided.
   registry.detach_groups();
 }
 

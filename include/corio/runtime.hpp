@@ -131,10 +131,19 @@ class Runtime {
     }
   }
 
+  template <class C>
+  typename C::type run(Gathering<C> main) {
+    return run(Coro<typename C::type>(std::move(main)));
+  }
+
   /// Schedules c as a new task. Safe from any thread, including the workers.
   template <class T>
   Task<T> spawn(Coro<T> c, std::string name = {}) {
     return spawn_impl(std::move(c), std::move(name), false);
+  }
+  template <class C>
+  Task<typename C::type> spawn(Gathering<C> g, std::string name = {}) {
+    return spawn(Coro<typename C::type>(std::move(g)), std::move(name));
   }
 
   /// Cancels every task still alive, waits for them to finish and stops the workers.
@@ -208,6 +217,11 @@ std::future<T> run_coroutine_threadsafe(Coro<T> c, Runtime& rt) {
   return f;
 }
 
+template <class C>
+std::future<typename C::type> run_coroutine_threadsafe(Gathering<C> g, Runtime& rt) {
+  return run_coroutine_threadsafe(Coro<typename C::type>(std::move(g)), rt);
+}
+
 /// asyncio.run(): runs main on a new Runtime, then cancels and awaits whatever is still
 /// alive, shuts the runtime down and returns main's value (or rethrows its exception).
 template <class T>
@@ -221,6 +235,11 @@ T run(Coro<T> main, Options opts = {}) {
     rt.shutdown();
     return v;
   }
+}
+
+template <class C>
+typename C::type run(Gathering<C> main, Options opts = {}) {
+  return run(Coro<typename C::type>(std::move(main)), opts);
 }
 
 }  // namespace corio

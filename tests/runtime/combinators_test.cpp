@@ -27,11 +27,8 @@ using namespace std::chrono_literals;
 using test::factorial;
 using test::Lines;
 using test::run_test;
+using test::value_after;
 
-Coro<int> value_after(std::chrono::milliseconds d, int v) {
-  co_await sleep(d);
-  co_return v;
-}
 
 Coro<void> void_after(std::chrono::milliseconds d) {
   co_await sleep(d);

@@ -22,11 +22,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::run_test;
+using test::value_after;
 
-Coro<int> value_after(std::chrono::milliseconds d, int v) {
-  co_await sleep(d);
-  co_return v;
-}
 
 Coro<void> raise_after(std::chrono::milliseconds d) {
   co_await sleep(d);
@@ -399,7 +396,7 @@ TEST(TaskTest, AllTasksNeverListsADoneGatherChild) {
 }
 
 TEST(TaskTest, ShutdownCancelsTheChildrenOfADroppedGather) {
-  // The gather's coroutine is dropped unawaited: nobody holds its children but the Join's
+  // The gather is dropped unawaited: nobody holds its children but the Join's
   // registry entry, through which shutdown must find and cancel them (or run() hangs).
   int cancelled = 0;
   run_test(

@@ -153,6 +153,12 @@ inline Coro<void> ready() {
   co_return;
 }
 
+/// A Coro that sleeps for d, then returns v.
+inline Coro<int> value_after(std::chrono::milliseconds d, int v) {
+  co_await sleep(d);
+  co_return v;
+}
+
 /// A Coro that throws E{args...} without suspending.
 template <class E, class... A>
 Coro<void> fail(A... args) {

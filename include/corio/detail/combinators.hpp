@@ -24,6 +24,8 @@
 namespace corio {
 
 class Runtime;
+template <class C>
+class Gathering;
 
 /// What a child of gather_settled ended with: a value or an exception.
 template <class T>
@@ -64,6 +66,11 @@ template <class T>
 struct awaited<Task<T>> {
   using type = T;
   static constexpr bool owned = false;
+};
+template <class C>
+struct awaited<Gathering<C>> {  // nested: it becomes a task, as a Coro
+  using type = typename C::type;
+  static constexpr bool owned = true;
 };
 template <class A>
 concept TaskLike = requires {
@@ -133,6 +140,10 @@ Coro<T> cancel_in_body(Coro<T> c) noexcept {
   return Coro<T>(h);
 }
 
+/// The coroutine a Gathering converts to.
+template <class C>
+Coro<typename C::type> await_gathering(Gathering<C> g);
+
 /// The Join of a std::vector or std::array of Tasks (or of Coros, below).
 template <class T, class C>
 JoinRef join_list(C& ts, bool settled) requires std::is_same_v<typename C::value_type, Task<T>> {
@@ -150,13 +161,25 @@ JoinRef join_list(C& cs, bool settled) requires std::is_same_v<typename C::value
   return j;
 }
 
+/// The arguments of a variadic gather as join_tuple() takes them: a nested gather as the Coro
+/// that awaits it (which becomes a task), the rest as they are.
+template <class A>
+A&& joinable(A&& a) noexcept {
+  return std::forward<A>(a);
+}
+template <class C>
+Coro<typename C::type> joinable(Gathering<C>&& g) {
+  return Coro<typename C::type>(std::move(g));
+}
+
 template <class... A>
-JoinRef join_tuple(bool settled, A&... as) {
+JoinRef join_tuple(bool settled, A&&... as) {
   (check_joinable(as), ...);
   JoinRef j(Join::make(sizeof...(A), settled));
   std::size_t i = 0;
   (join_start(*j, i++, std::move(as)), ...);
-  if constexpr ((std::is_same_v<A, Coro<awaited_t<A>>> || ...)) {
+  if constexpr ((std::is_same_v<std::remove_cvref_t<A>, Coro<awaited_t<std::remove_cvref_t<A>>>> ||
+                 ...)) {
     schedule_joined(*j);  // in index order: asyncio's
   }
   return j;
@@ -197,64 +220,59 @@ inline void rethrow_first_error(const Join& j) {
   }
 }
 
-template <class T>
-Coro<std::vector<result_t<T>>> gather_vector(JoinRef j, bool owned) {
-  co_await j;
-  rethrow_first_error(*j);
-  std::vector<result_t<T>> out;
-  out.reserve(j->size());
-  for (std::size_t i = 0; i < j->size(); ++i) out.push_back(take_result<T>(j->child(i), owned));
-  co_return out;
-}
-
-template <class T>
-Coro<std::vector<Outcome<result_t<T>>>> gather_settled_vector(JoinRef j, bool owned) {
-  co_await j;
-  std::vector<Outcome<result_t<T>>> out;
-  out.reserve(j->size());
-  for (std::size_t i = 0; i < j->size(); ++i) out.push_back(take_outcome<T>(j->child(i), owned));
-  co_return out;
-}
-
-template <class T, std::size_t N>
-Coro<std::array<result_t<T>, N>> gather_array(JoinRef j, bool owned) {
-  co_await j;
-  rethrow_first_error(*j);
-  co_return [&]<std::size_t... I>(std::index_sequence<I...>) {
-    return std::array<result_t<T>, N>{take_result<T>(j->child(I), owned)...};
+/// What child p of a gather gives: its result (gather; rethrows its error) or its Outcome
+/// (gather_settled).
+template <class T, bool Settled>
+using gathered_t = std::conditional_t<Settled, Outcome<result_t<T>>, result_t<T>>;
+template <class T, bool Settled>
+[[gnu::always_inline]] inline gathered_t<T, Settled> take_gathered(PromiseBase* p, bool owned) {
+  if constexpr (Settled) {
+    return take_outcome<T>(p, owned);
+  } else {
+    return take_result<T>(p, owned);
   }
-  (std::make_index_sequence<N>{});
 }
 
-template <class T, std::size_t N>
-Coro<std::array<Outcome<result_t<T>>, N>> gather_settled_array(JoinRef j, bool owned) {
-  co_await j;
-  co_return [&]<std::size_t... I>(std::index_sequence<I...>) {
-    return std::array<Outcome<result_t<T>>, N>{take_outcome<T>(j->child(I), owned)...};
+// How a gather collects its children's results once its Join's wait ended, one policy per
+// form (a list, a fixed array, the arguments) and kind (gather, gather_settled): the C of a
+// Gathering<C>. Owned: gather made the tasks, so their results can be moved out.
+template <class T, bool Settled, bool Owned>
+struct CollectVector {
+  using type = std::vector<gathered_t<T, Settled>>;
+  static type collect(const Join& j) {
+    if constexpr (!Settled) rethrow_first_error(j);
+    type out;
+    out.reserve(j.size());
+    for (std::size_t i = 0; i < j.size(); ++i) {
+      out.push_back(take_gathered<T, Settled>(j.child(i), Owned));
+    }
+    return out;
   }
-  (std::make_index_sequence<N>{});
-}
+};
 
-template <class... A>
-Coro<std::tuple<result_t<awaited_t<A>>...>> gather_tuple(JoinRef j) {
-  co_await j;
-  rethrow_first_error(*j);
-  co_return [&]<std::size_t... I>(std::index_sequence<I...>) {
-    return std::tuple<result_t<awaited_t<A>>...>(
-        take_result<awaited_t<A>>(j->child(I), awaited<A>::owned)...);
+template <class T, std::size_t N, bool Settled, bool Owned>
+struct CollectArray {
+  using type = std::array<gathered_t<T, Settled>, N>;
+  static type collect(const Join& j) {
+    if constexpr (!Settled) rethrow_first_error(j);
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return type{take_gathered<T, Settled>(j.child(I), Owned)...};
+    }
+    (std::make_index_sequence<N>{});
   }
-  (std::index_sequence_for<A...>{});
-}
+};
 
-template <class... A>
-Coro<std::tuple<Outcome<result_t<awaited_t<A>>>...>> gather_settled_tuple(JoinRef j) {
-  co_await j;
-  co_return [&]<std::size_t... I>(std::index_sequence<I...>) {
-    return std::tuple<Outcome<result_t<awaited_t<A>>>...>(
-        take_outcome<awaited_t<A>>(j->child(I), awaited<A>::owned)...);
+template <bool Settled, class... A>
+struct CollectTuple {
+  using type = std::tuple<gathered_t<awaited_t<A>, Settled>...>;
+  static type collect(const Join& j) {
+    if constexpr (!Settled) rethrow_first_error(j);
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return type(take_gathered<awaited_t<A>, Settled>(j.child(I), awaited<A>::owned)...);
+    }
+    (std::index_sequence_for<A...>{});
   }
-  (std::index_sequence_for<A...>{});
-}
+};
 
 template <class T>
 Coro<T> wait_for_task(Task<T> t, std::int64_t ns) {
@@ -279,8 +297,94 @@ Coro<T> await_future(Future<T> f) {
 
 }  // namespace detail
 
+/// What gather() and gather_settled() return: an awaitable for the children's results
+/// (value_type). The children run from the gather() call on; awaiting it, once, waits for
+/// them inside the awaiting task, with no coroutine of its own. Move-only. Dropped unawaited,
+/// it lets the children run on (as asyncio's gathering future, never awaited).
+///
+/// Where a Coro is wanted it converts to a Coro<value_type> that awaits it (one coroutine
+/// frame more): create_task(), TaskGroup::create_task(), wait_for(), timeout(), shield(),
+/// gather() itself, Runtime::run() and spawn(), run() and run_coroutine_threadsafe() take it
+/// as they take that Coro, and `Coro(gather(...))` names it. As a task of its own, a
+/// cancel that comes before its first step still cancels the children.
+template <class C>
+class [[nodiscard]] Gathering {
+ public:
+  using value_type = typename C::type;
+
+  explicit Gathering(detail::JoinRef j) noexcept : j_(std::move(j)) {}
+  Gathering(Gathering&&) noexcept = default;
+  Gathering& operator=(Gathering&&) noexcept = default;
+  Gathering(const Gathering&) = delete;
+  Gathering& operator=(const Gathering&) = delete;
+
+  /// Whether it can still be awaited (neither moved from nor awaited).
+  bool valid() const noexcept { return j_.get() != nullptr && !awaited_; }
+
+  class Awaiter {
+   public:
+    explicit Awaiter(detail::Join* j) noexcept : j_(j) {}
+    bool await_ready() const noexcept { return j_->await_ready(); }
+    bool await_suspend(std::coroutine_handle<> h) noexcept { return j_->await_suspend(h); }
+    /// By value: the Gathering is often a temporary that dies at the end of the
+    /// full-expression, e.g. in `for (auto v : co_await gather(...))`.
+    value_type await_resume() const {
+      j_->await_resume();
+      return C::collect(*j_);
+    }
+
+   private:
+    detail::Join* j_;
+  };
+
+  /// Waits for the children. Throws InvalidStateError when it is not valid(); then
+  /// gather's first error (in time), or CancelledError when the awaiting task was cancelled
+  /// (see gather()); std::bad_alloc.
+  Awaiter operator co_await() && { return Awaiter(take("awaiting")); }
+  Awaiter operator co_await() & { return Awaiter(take("awaiting")); }
+
+  /// A coroutine that awaits it. Throws InvalidStateError when it is not valid();
+  /// std::bad_alloc.
+  operator Coro<value_type>() && {
+    check("converting");
+    return detail::cancel_in_body(detail::await_gathering(std::move(*this)));
+  }
+
+ private:
+  void check(const char* what) const {
+    if (j_.get() == nullptr) {
+      throw InvalidStateError(std::string("corio: ") + what + " an empty gather");
+    }
+    if (awaited_) {
+      throw InvalidStateError(std::string("corio: ") + what + " a gather that was awaited");
+    }
+  }
+  detail::Join* take(const char* what) {
+    check(what);
+    awaited_ = true;
+    return j_.get();
+  }
+
+  detail::JoinRef j_;
+  bool awaited_ = false;
+};
+template <class C>
+Coro(Gathering<C>) -> Coro<typename C::type>;
+
+namespace detail {
+template <class C>
+Coro<typename C::type> await_gathering(Gathering<C> g) {
+  co_return co_await std::move(g);
+}
+template <class C>
+void check_joinable(const Gathering<C>& g) {
+  if (!g.valid()) throw InvalidStateError("corio: gather() of an empty or awaited gather");
+}
+}  // namespace detail
+
 /// Runs the awaitables concurrently and returns their results in argument order (asyncio
-/// gather). Each Coro becomes a task at once; Tasks are awaited as they are. In multi-thread
+/// gather). Each Coro becomes a task at once, as does a nested gather; Tasks are awaited as
+/// they are. In multi-thread
 /// mode the awaiting task first runs the first steps of the children that no worker has
 /// taken yet inside its own step (they are tasks all the same: current_task(), all_tasks()
 /// and cancel() see them); single-thread mode runs them from the loop, in FIFO order after
@@ -289,26 +393,27 @@ Coro<T> await_future(Future<T> f) {
 /// tasks keep running. Cancelling the awaiting task cancels every child and raises
 /// CancelledError once they are done (or the first error, if one raised first); as a task of
 /// its own (create_task(gather(...)), asyncio's gathering future) this holds even when the
-/// cancel comes before its first step. Throws,
+/// cancel comes before its first step. Returns a Gathering (see there). Throws,
 /// before starting anything, what create_task() throws for a Coro (outside a task, an empty
-/// or started Coro) and InvalidStateError for an empty Task; std::bad_alloc.
+/// or started Coro), InvalidStateError for an empty Task or a gather that is not valid();
+/// std::bad_alloc.
 template <class... A>
-requires(sizeof...(A) > 0 &&
-         (detail::TaskLike<A> &&
-          ...)) Coro<std::tuple<detail::result_t<detail::awaited_t<A>>...>> gather(A... aws) {
-  return detail::cancel_in_body(detail::gather_tuple<A...>(detail::join_tuple(false, aws...)));
+requires(sizeof...(A) > 0 && (detail::TaskLike<A> &&
+                              ...)) Gathering<detail::CollectTuple<false, A...>> gather(A... aws) {
+  return Gathering<detail::CollectTuple<false, A...>>(
+      detail::join_tuple(false, detail::joinable(std::move(aws))...));
 }
 
 /// gather over a list of Coros; results in list order. An empty list gives an empty result.
 /// Throws as the variadic form.
 template <class T>
-Coro<std::vector<detail::result_t<T>>> gather(std::vector<Coro<T>> cs) {
-  return detail::cancel_in_body(detail::gather_vector<T>(detail::join_list<T>(cs, false), true));
+Gathering<detail::CollectVector<T, false, true>> gather(std::vector<Coro<T>> cs) {
+  return Gathering<detail::CollectVector<T, false, true>>(detail::join_list<T>(cs, false));
 }
 /// gather over a list of Tasks; results are copied (the tasks keep theirs).
 template <class T>
-Coro<std::vector<detail::result_t<T>>> gather(std::vector<Task<T>> ts) {
-  return detail::cancel_in_body(detail::gather_vector<T>(detail::join_list<T>(ts, false), false));
+Gathering<detail::CollectVector<T, false, false>> gather(std::vector<Task<T>> ts) {
+  return Gathering<detail::CollectVector<T, false, false>>(detail::join_list<T>(ts, false));
 }
 /// gather over a fixed number of Coros (a fan-out known at compile time): as the vector
 /// form, with the results in a std::array, so that neither list costs an allocation. Takes
@@ -316,43 +421,46 @@ Coro<std::vector<detail::result_t<T>>> gather(std::vector<Task<T>> ts) {
 /// Build the array in a variable: g++ 12 destroys a braced temporary written inside a
 /// co_await expression (`co_await gather(std::array<Task<int>, 2>{a, b})`) twice.
 template <class T, std::size_t N>
-Coro<std::array<detail::result_t<T>, N>> gather(std::array<Coro<T>, N>&& cs) {
-  return detail::cancel_in_body(detail::gather_array<T, N>(detail::join_list<T>(cs, false), true));
+Gathering<detail::CollectArray<T, N, false, true>> gather(std::array<Coro<T>, N>&& cs) {
+  return Gathering<detail::CollectArray<T, N, false, true>>(detail::join_list<T>(cs, false));
 }
 /// gather over a fixed number of Tasks; results are copied (the tasks keep theirs).
 template <class T, std::size_t N>
-Coro<std::array<detail::result_t<T>, N>> gather(std::array<Task<T>, N> ts) {
-  return detail::cancel_in_body(detail::gather_array<T, N>(detail::join_list<T>(ts, false), false));
+Gathering<detail::CollectArray<T, N, false, false>> gather(std::array<Task<T>, N> ts) {
+  return Gathering<detail::CollectArray<T, N, false, false>>(detail::join_list<T>(ts, false));
 }
 
 /// gather(..., return_exceptions=True): waits for every child; each gives an Outcome.
 /// Cancelling the awaiting task cancels every child and raises CancelledError once they are
 /// done. Throws as gather(). Also over a std::vector or a std::array of Coros or of Tasks.
 template <class... A>
-requires(sizeof...(A) > 0 && (detail::TaskLike<A> && ...))
-    Coro<std::tuple<Outcome<detail::result_t<detail::awaited_t<A>>>...>> gather_settled(A... aws) {
-  return detail::cancel_in_body(
-      detail::gather_settled_tuple<A...>(detail::join_tuple(true, aws...)));
+requires(sizeof...(A) > 0 &&
+         (detail::TaskLike<A> &&
+          ...)) Gathering<detail::CollectTuple<true, A...>> gather_settled(A... aws) {
+  return Gathering<detail::CollectTuple<true, A...>>(
+      detail::join_tuple(true, detail::joinable(std::move(aws))...));
 }
 template <class T>
-Coro<std::vector<Outcome<detail::result_t<T>>>> gather_settled(std::vector<Coro<T>> cs) {
-  return detail::cancel_in_body(
-      detail::gather_settled_vector<T>(detail::join_list<T>(cs, true), true));
+Gathering<detail::CollectVector<T, true, true>> gather_settled(std::vector<Coro<T>> cs) {
+  return Gathering<detail::CollectVector<T, true, true>>(detail::join_list<T>(cs, true));
 }
 template <class T>
-Coro<std::vector<Outcome<detail::result_t<T>>>> gather_settled(std::vector<Task<T>> ts) {
-  return detail::cancel_in_body(
-      detail::gather_settled_vector<T>(detail::join_list<T>(ts, true), false));
+Gathering<detail::CollectVector<T, true, false>> gather_settled(std::vector<Task<T>> ts) {
+  return Gathering<detail::CollectVector<T, true, false>>(detail::join_list<T>(ts, true));
 }
 template <class T, std::size_t N>
-Coro<std::array<Outcome<detail::result_t<T>>, N>> gather_settled(std::array<Coro<T>, N>&& cs) {
-  return detail::cancel_in_body(
-      detail::gather_settled_array<T, N>(detail::join_list<T>(cs, true), true));
+Gathering<detail::CollectArray<T, N, true, true>> gather_settled(std::array<Coro<T>, N>&& cs) {
+  return Gathering<detail::CollectArray<T, N, true, true>>(detail::join_list<T>(cs, true));
 }
 template <class T, std::size_t N>
-Coro<std::array<Outcome<detail::result_t<T>>, N>> gather_settled(std::array<Task<T>, N> ts) {
-  return detail::cancel_in_body(
-      detail::gather_settled_array<T, N>(detail::join_list<T>(ts, true), false));
+Gathering<detail::CollectArray<T, N, true, false>> gather_settled(std::array<Task<T>, N> ts) {
+  return Gathering<detail::CollectArray<T, N, true, false>>(detail::join_list<T>(ts, true));
+}
+
+/// create_task() of a gather: the task awaits it (see Gathering).
+template <class C>
+Task<typename C::type> create_task(Gathering<C> g, std::string name = {}) {
+  return create_task(Coro<typename C::type>(std::move(g)), std::move(name));
 }
 
 /// asyncio.wait_for: waits for aw at most `d`. On expiry cancels it, waits for it to
@@ -377,6 +485,10 @@ template <class T, class Rep, class Period>
 Coro<T> wait_for(Future<T> f, std::chrono::duration<Rep, Period> d) {
   return detail::cancel_in_body(detail::wait_for_task(
       create_task(detail::cancel_in_body(detail::await_future(std::move(f)))), detail::to_ns(d)));
+}
+template <class C, class Rep, class Period>
+Coro<typename C::type> wait_for(Gathering<C> g, std::chrono::duration<Rep, Period> d) {
+  return wait_for(Coro<typename C::type>(std::move(g)), d);
 }
 /// asyncio.timeout, as an expression: the same as wait_for(aw, d).
 template <class A, class Rep, class Period>
@@ -419,6 +531,10 @@ ShieldAwaiter<T> shield(Task<T> t) {
 template <class T>
 ShieldAwaiter<T> shield(Coro<T> c) {
   return ShieldAwaiter<T>(create_task(std::move(c)));
+}
+template <class C>
+ShieldAwaiter<typename C::type> shield(Gathering<C> g) {
+  return ShieldAwaiter<typename C::type>(create_task(std::move(g)));
 }
 
 enum class ReturnWhen { FirstCompleted, FirstException, AllCompleted };
@@ -564,6 +680,10 @@ class TaskGroup {
     Task<T> t = corio::create_task(std::move(c), std::move(name));
     detail::task_group_add(s_, t);
     return t;
+  }
+  template <class C>
+  Task<typename C::type> create_task(Gathering<C> g, std::string name = {}) {
+    return create_task(Coro<typename C::type>(std::move(g)), std::move(name));
   }
   /// Waits for every task of the group (including ones created meanwhile). Throws
   /// ExceptionGroup (the children's errors), CancelledError (the waiting task was

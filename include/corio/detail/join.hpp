@@ -42,6 +42,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include <corio/detail/promise.hpp>
 
@@ -152,27 +153,24 @@ int nested_depth() noexcept;
 /// through j (one registry entry). Only inside a task (check_startable() made sure).
 void schedule_joined(Join& j) noexcept;
 
-/// Owns a Join: releases it when dropped (the gather coroutine finished or was destroyed
-/// unawaited, or failed to allocate).
+/// Owns a Join: releases it when dropped (with the Gathering that holds it, awaited or not).
 class JoinRef {
  public:
   explicit JoinRef(Join* j) noexcept : j_(j) {}
   JoinRef(JoinRef&& o) noexcept : j_(o.j_) { o.j_ = nullptr; }
-  JoinRef& operator=(JoinRef&&) = delete;
+  JoinRef& operator=(JoinRef&& o) noexcept {
+    if (this != &o) {
+      if (j_ != nullptr) Join::release(j_);
+      j_ = std::exchange(o.j_, nullptr);
+    }
+    return *this;
+  }
   ~JoinRef() {
     if (j_ != nullptr) Join::release(j_);
   }
   Join& operator*() const noexcept { return *j_; }
   Join* operator->() const noexcept { return j_; }
-
-  /// Waits for the Join (what `co_await *ref` would, without copying the Join).
-  struct Awaiter {
-    Join* j;
-    bool await_ready() const noexcept { return j->await_ready(); }
-    bool await_suspend(std::coroutine_handle<> h) noexcept { return j->await_suspend(h); }
-    void await_resume() const { j->await_resume(); }
-  };
-  Awaiter operator co_await() const noexcept { return {j_}; }
+  Join* get() const noexcept { return j_; }
 
  private:
   Join* j_;
