@@ -12,7 +12,9 @@
 //
 // Lifetime
 //   set() detaches the list and marks every waiter granted under the lock, then wakes them
-//   without it and without touching `this`: a woken task may destroy the event at once.
+//   without it and without touching `this`: a woken task may destroy the event at once. So
+//   may a wait() that finds the event set without suspending: it completes lock-free only
+//   once it also sees the lock idle (the setter's unlock done), else through enqueue().
 #include <corio/sync.hpp>
 
 namespace corio {

@@ -152,7 +152,9 @@ class Event {
    public:
     explicit WaitAwaiter(Event& e) noexcept : e_(&e) {}
     bool await_ready() noexcept {
-      if (!e_->is_set()) return false;
+      // Set, and the setter out of the lock: only then may this task destroy the event at
+      // once (set() stores set_ under the lock). Otherwise enqueue() decides, under it.
+      if (!e_->is_set() || !e_->lock_.idle()) return false;
       if (!detail::budget_exhausted()) return true;
       state = detail::WaitState::kYielded;
       return false;

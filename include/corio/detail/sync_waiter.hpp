@@ -88,6 +88,12 @@ class SyncSpinLock {
     }
     spin_.store(false, std::memory_order_release);  // pairs with lock_slow()'s exchange
   }
+  /// Nobody is inside: a holder's unlock, the last thing it did with the lock, happens
+  /// before what the caller does next (acquire). For a lock-free reader of what a holder
+  /// published, before it may destroy the primitive.
+  bool idle() const noexcept {
+    return !owner_in_.load(std::memory_order_acquire) && !spin_.load(std::memory_order_acquire);
+  }
 
  private:
   static const void* token() noexcept { return &t_token; }
