@@ -342,6 +342,7 @@ void run_task(Runnable* r) noexcept {
     // cancel leave it to us meanwhile).
     claimed |= kScheduled;
     woken = true;
+    t->park_ = nullptr;  // never parked (see TaskHeader)
   } else if ((t->flags_ & kYielded) != 0) {
     // It yielded: its last run queued it without letting go, so, as for a first run, there
     // is nothing to claim and nobody else queued it. Only this runner clears these bits.
@@ -517,10 +518,10 @@ void yield_current(std::coroutine_handle<> h) noexcept {
   t_yield = true;
 }
 
-void report_never_awaited() noexcept {
+void report_never_awaited(const char* what) noexcept {
   Shared* sh = current_shared();
   if (sh != nullptr && sh->opts.debug) {
-    std::fprintf(stderr, "corio: a Coro was destroyed without ever being awaited\n");
+    std::fprintf(stderr, "corio: %s was destroyed without ever being awaited\n", what);
   }
 }
 

@@ -352,8 +352,7 @@ TEST(CancelStress, CallbackCancelRacesItsRun) {
     }
     // A worker may still be between a callback's run and its destruction (a loaded machine
     // can stall it past the sleep above): wait for it rather than for a fixed time.
-    EXPECT_TRUE(test::eventually([&freed] { return freed.load() >= kCallbacks; }))
-        << "round " << r;
+    EXPECT_TRUE(test::eventually([&freed] { return freed.load() >= kCallbacks; })) << "round " << r;
     EXPECT_EQ(freed.load(), kCallbacks) << "round " << r;
   }
   std::printf("ran %d of %zu\n", ran_total, rounds * kCallbacks);

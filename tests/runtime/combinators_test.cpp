@@ -29,7 +29,6 @@ using test::Lines;
 using test::run_test;
 using test::value_after;
 
-
 Coro<void> void_after(std::chrono::milliseconds d) {
   co_await sleep(d);
 }

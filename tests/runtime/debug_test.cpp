@@ -3,10 +3,12 @@
 // program did nothing wrong or debug mode is off.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include <corio/runtime.hpp>
 #include <corio/task.hpp>
@@ -84,6 +86,37 @@ TEST(DebugTest, NeverAwaitedCoroIsReported) {
   std::string err = testing::internal::GetCapturedStderr();
   EXPECT_TRUE(contains(err, "Coro")) << err;
   EXPECT_TRUE(contains(err, "awaited")) << err;
+}
+
+TEST(DebugTest, NeverAwaitedGatherIsReportedOnce) {
+  testing::internal::CaptureStderr();
+  run_test(
+      []() -> Coro<void> {
+        { auto forgotten = gather(answer(), answer()); }
+        { Coro<std::tuple<int>> converted = gather(answer()); }  // reported as the Coro
+        co_return;
+      },
+      debug_options());
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(contains(err, "corio: a gather was destroyed without ever being awaited")) << err;
+  EXPECT_TRUE(contains(err, "corio: a Coro was destroyed without ever being awaited")) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 2) << err;
+}
+
+TEST(DebugTest, AwaitedOrScheduledGathersAreNotReported) {
+  testing::internal::CaptureStderr();
+  run_test(
+      []() -> Coro<void> {
+        auto [a] = co_await gather(answer());
+        EXPECT_EQ(a, 42);
+        Task<std::tuple<int, int>> t = create_task(gather(answer(), answer()));
+        co_await t;
+        auto g = gather(answer());
+        auto target = std::move(g);  // the moved-from shell is empty, not forgotten
+        co_await target;
+      },
+      debug_options());
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
 }
 
 TEST(DebugTest, AwaitedOrScheduledCorosAreNotReported) {

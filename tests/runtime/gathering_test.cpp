@@ -23,7 +23,6 @@ using namespace std::chrono_literals;
 using test::run_test;
 using test::value_after;
 
-
 Coro<int> fail_after(std::chrono::milliseconds d, std::string msg) {
   co_await sleep(d);
   throw std::runtime_error(msg);
@@ -148,10 +147,21 @@ TEST(GatheringTest, AGatherOfGathersNestsThem) {
     auto [settled] = co_await gather_settled(gather(fail_after(1s, "inner")));
     EXPECT_THROW(settled.value(), std::runtime_error);
 
+    // Refused before anything starts: the other argument never becomes a task.
     auto awaited = gather(values(1));
     (void)co_await awaited;
-    std::vector<Coro<int>> untouched = values(2);
-    EXPECT_THROW((void)gather(std::move(awaited), std::move(untouched[0])), InvalidStateError);
+    int ran = 0;
+    auto count = [](int* n) -> Coro<int> { co_return ++*n; };
+    try {
+      (void)gather(std::move(awaited), count(&ran));
+      ADD_FAILURE() << "a gather of an awaited gather was accepted";
+    } catch (const InvalidStateError& e) {
+      EXPECT_NE(std::string(e.what()).find("gather() of an empty or awaited gather"),
+                std::string::npos)
+          << e.what();
+    }
+    co_await sleep(1s);
+    EXPECT_EQ(ran, 0);
   });
 }
 

@@ -24,7 +24,6 @@ using namespace std::chrono_literals;
 using test::run_test;
 using test::value_after;
 
-
 Coro<void> raise_after(std::chrono::milliseconds d) {
   co_await sleep(d);
   throw std::runtime_error("task failed");

@@ -108,7 +108,7 @@ Outcome<result_t<T>> take_outcome(PromiseBase* p, bool owned) {
 }
 
 /// What gather() throws for an argument before it starts anything: what create_task()
-/// throws for a Coro, InvalidStateError for an empty Task.
+/// throws for a Coro, InvalidStateError for an empty Task or a gather that is not valid().
 template <class T>
 void check_joinable(const Coro<T>& c) {
   check_startable(c);
@@ -116,6 +116,10 @@ void check_joinable(const Coro<T>& c) {
 template <class T>
 void check_joinable(const Task<T>& t) {
   check_not_empty(t, "gather");
+}
+template <class C>
+void check_joinable(const Gathering<C>& g) {
+  if (!g.valid()) throw InvalidStateError("corio: gather() of an empty or awaited gather");
 }
 
 /// Makes the awaitable child i of j: a Coro becomes a task (as create_task, the handle's
@@ -169,6 +173,7 @@ A&& joinable(A&& a) noexcept {
 }
 template <class C>
 Coro<typename C::type> joinable(Gathering<C>&& g) {
+  check_joinable(g);
   return Coro<typename C::type>(std::move(g));
 }
 
@@ -300,13 +305,15 @@ Coro<T> await_future(Future<T> f) {
 /// What gather() and gather_settled() return: an awaitable for the children's results
 /// (value_type). The children run from the gather() call on; awaiting it, once, waits for
 /// them inside the awaiting task, with no coroutine of its own. Move-only. Dropped unawaited,
-/// it lets the children run on (as asyncio's gathering future, never awaited).
+/// it lets the children run on; debug mode reports it, as it reports a Coro never awaited.
 ///
-/// Where a Coro is wanted it converts to a Coro<value_type> that awaits it (one coroutine
-/// frame more): create_task(), TaskGroup::create_task(), wait_for(), timeout(), shield(),
-/// gather() itself, Runtime::run() and spawn(), run() and run_coroutine_threadsafe() take it
-/// as they take that Coro, and `Coro(gather(...))` names it. As a task of its own, a
-/// cancel that comes before its first step still cancels the children.
+/// It is not a Coro, but converts to a Coro<value_type> that awaits it (one coroutine frame
+/// more): create_task(), TaskGroup::create_task(), wait_for(), timeout(), shield(), the
+/// variadic gather() and gather_settled(), Runtime::run() and spawn(), run() and
+/// run_coroutine_threadsafe() take it as they take that Coro (a gather of Coros can only be
+/// made inside a task; one of Tasks anywhere). Where a template deduces Coro<T> from its
+/// argument, or in a list of gathers, name the Coro: `Coro(gather(...))`. As a task of its
+/// own, a cancel that comes before its first step still cancels the children.
 template <class C>
 class [[nodiscard]] Gathering {
  public:
@@ -314,7 +321,16 @@ class [[nodiscard]] Gathering {
 
   explicit Gathering(detail::JoinRef j) noexcept : j_(std::move(j)) {}
   Gathering(Gathering&&) noexcept = default;
-  Gathering& operator=(Gathering&&) noexcept = default;
+  Gathering& operator=(Gathering&& o) noexcept {
+    if (this != &o) {
+      forget();
+      j_ = std::move(o.j_);
+      awaited_ = o.awaited_;
+      report_ = o.report_;
+    }
+    return *this;
+  }
+  ~Gathering() { forget(); }
   Gathering(const Gathering&) = delete;
   Gathering& operator=(const Gathering&) = delete;
 
@@ -347,10 +363,14 @@ class [[nodiscard]] Gathering {
   /// std::bad_alloc.
   operator Coro<value_type>() && {
     check("converting");
+    report_ = false;  // the Coro reports itself if it is never awaited
     return detail::cancel_in_body(detail::await_gathering(std::move(*this)));
   }
 
  private:
+  void forget() noexcept {
+    if (j_.get() != nullptr && !awaited_ && report_) detail::report_never_awaited("a gather");
+  }
   void check(const char* what) const {
     if (j_.get() == nullptr) {
       throw InvalidStateError(std::string("corio: ") + what + " an empty gather");
@@ -367,6 +387,7 @@ class [[nodiscard]] Gathering {
 
   detail::JoinRef j_;
   bool awaited_ = false;
+  bool report_ = true;  // debug mode: report it if it goes unawaited
 };
 template <class C>
 Coro(Gathering<C>) -> Coro<typename C::type>;
@@ -375,10 +396,6 @@ namespace detail {
 template <class C>
 Coro<typename C::type> await_gathering(Gathering<C> g) {
   co_return co_await std::move(g);
-}
-template <class C>
-void check_joinable(const Gathering<C>& g) {
-  if (!g.valid()) throw InvalidStateError("corio: gather() of an empty or awaited gather");
 }
 }  // namespace detail
 

@@ -51,7 +51,12 @@ inline void start_new_task(PromiseBase* p, std::uint8_t flags) noexcept;
 void complete_task(struct PromiseBase* p) noexcept;
 
 struct PromiseBase : TaskHeader {
-  std::coroutine_handle<> continuation_;
+  PromiseBase() noexcept {}  // leaves continuation_ unset
+  union {
+    // An inline Coro's awaiter (Coro::Awaiter sets it as it starts the Coro; a task never
+    // reads it): in a union so that it has no initializer, see TaskHeader.
+    std::coroutine_handle<> continuation_;
+  };
   std::exception_ptr error_;
 
   static void* operator new(std::size_t n) { return frame_alloc(n); }

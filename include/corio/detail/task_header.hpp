@@ -98,6 +98,11 @@ inline constexpr std::uint8_t kDebugTask = 1u << 6;        // runs on a debug-mo
 struct TaskExtra;
 class Shared;
 
+// Every coroutine frame carries one, but most frames never become tasks (inline Coros), and
+// fork-join code makes millions of frames: fields that every task gets written when it
+// becomes one, or before they are first read, have no initializer (park_, rt_), so that a
+// frame's set-up does not write them twice. (The ASan build checks this: its frames come
+// from operator new, which ASan fills with 0xbe, so a read before the write crashes.)
 struct TaskHeader : Runnable {
   // The small fields first: they fill the word that starts with Runnable's tag.
   std::uint8_t flags_ = 0;
@@ -108,13 +113,16 @@ struct TaskHeader : Runnable {
   // is what is destroyed at refcount zero).
   std::coroutine_handle<> resume_;
   union {
-    Park* park_ = nullptr;    // while alive: where the task waits (runner-owned)
+    // While alive: where the task waits (runner-owned). Written by every suspension of a
+    // task (park_current, yield_current) and, before a first step run from a queue, by
+    // run_task; run_nested reads it only after the step suspended.
+    Park* park_;
     TaskHeader* defer_next_;  // once complete: the registry's deferred-removal link
   };
   WaitList waiters_;                        // fired when the task is done
   std::atomic<TaskExtra*> extra_{nullptr};  // name, cancel message, created lazily
-  Shared* rt_ = nullptr;                    // the runtime the task runs on
-  std::uint32_t reg_index_ = 0;             // registry slot (or group mark), under the shard's lock
+  Shared* rt_;  // the runtime the task runs on: set as it is scheduled (schedule_new, ...)
+  std::uint32_t reg_index_ = 0;  // registry slot (or group mark), under the shard's lock
   std::atomic<std::uint8_t> outcome_flags_{0};  // kResultCancelled / kRetrieved, any thread
 };
 
@@ -153,8 +161,8 @@ inline bool take_cancel(TaskHeader* t) noexcept {
 }
 /// Throws CancelledError (with the task's cancel message) — out of line to keep awaiters small.
 [[noreturn]] void throw_cancelled(TaskHeader* t);
-/// Reports a debug-mode warning for a Coro destroyed without being awaited.
-void report_never_awaited() noexcept;
+/// Reports a debug-mode warning for `what` (a Coro, a gather) destroyed without being awaited.
+void report_never_awaited(const char* what = "a Coro") noexcept;
 
 /// The task the calling worker runs now, or nullptr outside a task.
 extern constinit thread_local TaskHeader* t_current;
