@@ -368,6 +368,7 @@ NestedEnd run_nested(TaskHeader* t) noexcept {
   // root frame, as destroy_task needs: a park rewrites it only as the task suspends, which
   // would have ended this resume.
   t->flags_ |= kInlineSync;
+  t->park_ = nullptr;  // as before any step: a suspension that is not a park leaves it so
   t->resume_.resume();
   t_current = gatherer;
   constexpr std::uint64_t claimed = kScheduled | kRunning;  // a first run's

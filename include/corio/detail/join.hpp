@@ -79,8 +79,7 @@ class Join final : public Park {
   void start_new(std::size_t i) noexcept {
     Node& nd = nodes()[i];
     PromiseBase* p = nd.task;
-    start_new_task(p, kJoined);  // resume_: adopt_new's
-    p->waiters_.add_unpublished(&nd);
+    start_new_task(p, kJoined, &nd);  // resume_: adopt_new's
   }
   /// Whether child i is one adopt_new() gave (gather created its task).
   bool created(std::size_t i) const noexcept { return nodes()[i].created; }

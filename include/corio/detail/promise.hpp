@@ -44,8 +44,9 @@ struct PromiseBase;
 /// the scheduler's and the Task handle's (or its Join's). Born claimed by its first runner
 /// (run_task), whom the queue it goes to picks.
 inline void init_new_task(PromiseBase* p, std::coroutine_handle<> h) noexcept;
-/// init_new_task() for a frame whose resume_ is set already, adding `flags` (kJoined).
-inline void start_new_task(PromiseBase* p, std::uint8_t flags) noexcept;
+/// init_new_task() for a frame whose resume_ is set already, adding `flags` (kJoined), with
+/// `first` (if any) as the only node of its waiter list.
+inline void start_new_task(PromiseBase* p, std::uint8_t flags, WaitNode* first = nullptr) noexcept;
 
 /// Marks the task done: records whether it ended cancelled, then fires its waiters.
 void complete_task(struct PromiseBase* p) noexcept;
@@ -82,9 +83,10 @@ struct PromiseBase : TaskHeader {
   }
 };
 
-inline void start_new_task(PromiseBase* p, std::uint8_t flags) noexcept {
+inline void start_new_task(PromiseBase* p, std::uint8_t flags, WaitNode* first) noexcept {
   p->flags_ |= static_cast<std::uint8_t>(kIsTask | flags);
-  p->state_.store(kScheduled | kRunning | 2 * kRefOne, std::memory_order_relaxed);
+  ::new (&p->state_) std::atomic<std::uint64_t>(kScheduled | kRunning | 2 * kRefOne);
+  ::new (&p->waiters_) WaitList(first);  // first may be null: an empty list
 }
 inline void init_new_task(PromiseBase* p, std::coroutine_handle<> h) noexcept {
   p->resume_ = h;

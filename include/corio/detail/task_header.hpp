@@ -100,26 +100,35 @@ class Shared;
 
 // Every coroutine frame carries one, but most frames never become tasks (inline Coros), and
 // fork-join code makes millions of frames: fields that every task gets written when it
-// becomes one, or before they are first read, have no initializer (park_, rt_), so that a
-// frame's set-up does not write them twice. (The ASan build checks this: its frames come
-// from operator new, which ASan fills with 0xbe, so a read before the write crashes.)
+// becomes one, or before they are first read, are left unset by the constructor (in
+// anonymous unions when their type would initialize them: state_, resume_, waiters_; and
+// park_, rt_), so that a frame's set-up does not write them twice. start_new_task, the one
+// way a frame becomes a task, constructs state_ and waiters_; resume_ is assigned before
+// it. (The ASan build checks the pointers among them: its frames come from operator new,
+// which ASan fills with 0xbe, so following one before its write crashes.)
 struct TaskHeader : Runnable {
   // The small fields first: they fill the word that starts with Runnable's tag.
   std::uint8_t flags_ = 0;
   std::uint16_t shard_ = 0;
   std::uint32_t id_ = 0;
-  std::atomic<std::uint64_t> state_{0};
-  // The innermost suspended coroutine of this task; once it finished, its root frame (which
-  // is what is destroyed at refcount zero).
-  std::coroutine_handle<> resume_;
+  TaskHeader() noexcept {}  // leaves the fields in unions unset (see above)
   union {
-    // While alive: where the task waits (runner-owned). Written by every suspension of a
-    // task (park_current, yield_current) and, before a first step run from a queue, by
-    // run_task; run_nested reads it only after the step suspended.
+    std::atomic<std::uint64_t> state_;  // constructed by start_new_task
+  };
+  union {
+    // The innermost suspended coroutine of this task; once it finished, its root frame
+    // (which is what is destroyed at refcount zero). Set before start_new_task.
+    std::coroutine_handle<> resume_;
+  };
+  union {
+    // While alive: where the task waits (runner-owned). Written before every step (run_task,
+    // run_nested) and by every suspension (park_current, yield_current).
     Park* park_;
     TaskHeader* defer_next_;  // once complete: the registry's deferred-removal link
   };
-  WaitList waiters_;                        // fired when the task is done
+  union {
+    WaitList waiters_;  // fired when the task is done; constructed by start_new_task
+  };
   std::atomic<TaskExtra*> extra_{nullptr};  // name, cancel message, created lazily
   Shared* rt_;  // the runtime the task runs on: set as it is scheduled (schedule_new, ...)
   std::uint32_t reg_index_ = 0;  // registry slot (or group mark), under the shard's lock

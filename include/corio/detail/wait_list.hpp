@@ -34,6 +34,11 @@ static_assert(alignof(WaitNode) >= 8, "WaitList keeps its flags in a node pointe
 
 class WaitList {
  public:
+  WaitList() noexcept = default;
+  /// A list holding `first` (a fresh node, next null), that no other thread can see yet:
+  /// published by whatever publishes its task.
+  explicit WaitList(WaitNode* first) noexcept : head_(reinterpret_cast<std::uintptr_t>(first)) {}
+
   /// Adds n; returns false (n untouched) when the list is already closed.
   bool add(WaitNode* n) noexcept {
     if (head_.load(std::memory_order_acquire) == kClosed) return false;
@@ -45,13 +50,6 @@ class WaitList {
     n->next = reinterpret_cast<WaitNode*>(h);  // pushed at the front; close() reverses
     head_.store(reinterpret_cast<std::uintptr_t>(n), std::memory_order_release);
     return true;
-  }
-
-  /// Adds the first node, whose next is null (a fresh node), to a list no other thread can
-  /// see yet (its task is not scheduled): a plain store, published by whatever publishes
-  /// the task.
-  void add_unpublished(WaitNode* n) noexcept {
-    head_.store(reinterpret_cast<std::uintptr_t>(n), std::memory_order_relaxed);
   }
 
   /// Takes n out before it fires. Returns false when close() already fired it.
