@@ -201,7 +201,10 @@ int main(int argc, char** argv) {
         "\n[1] One worker is single-thread mode (FIFO, as asyncio), which runs the fib tree\n"
         "    breadth-first; two workers run it depth-first from the spawn deque. The ratio\n"
         "    therefore also measures that difference; \"cores busy\" (CPU time / wall time)\n"
-        "    shows whether stealing keeps both workers working.\n");
+        "    shows whether stealing keeps both workers working.\n"
+        "[2] Each node gathers its ten children from a std::array, as the fixed fan-out\n"
+        "    runtimes write skynet; the std::vector row is the same tree with two list\n"
+        "    allocations more per gathering node (the program's, not the runtime's).\n");
   }
   if (want("wake")) {
     std::printf(
