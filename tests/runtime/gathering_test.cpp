@@ -39,7 +39,7 @@ std::vector<Coro<int>> values(int n) {
 }
 
 TEST(GatheringTest, AwaitingGivesTheResultsWithoutACoroutineOfItsOwn) {
-  static_assert(!std::is_convertible_v<decltype(gather(values(1))), std::vector<int>>);
+  static_assert(!std::is_same_v<decltype(gather(values(1))), Coro<std::vector<int>>>);
   run_test([]() -> Coro<void> {
     auto g = gather(values(3));
     EXPECT_TRUE(g.valid());

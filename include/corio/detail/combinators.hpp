@@ -183,9 +183,8 @@ JoinRef join_tuple(bool settled, A&&... as) {
   JoinRef j(Join::make(sizeof...(A), settled));
   std::size_t i = 0;
   (join_start(*j, i++, std::move(as)), ...);
-  if constexpr ((std::is_same_v<std::remove_cvref_t<A>, Coro<awaited_t<std::remove_cvref_t<A>>>> ||
-                 ...)) {
-    schedule_joined(*j);  // in index order: asyncio's
+  if constexpr ((awaited<std::remove_cvref_t<A>>::owned || ...)) {  // it made tasks of Coros
+    schedule_joined(*j);                                            // in index order: asyncio's
   }
   return j;
 }
